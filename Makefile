@@ -1,0 +1,86 @@
+# bulkhead: container network micro-segmentation for Docker hosts.
+#   make            build build/bulkheadd, build/bulkhead, build/bulkhead-capture
+#   sudo make run   install missing packages, start Docker if needed, run bulkheadd on rules/
+#   sudo make check install missing packages, build, run every test
+#   make unit       unit tests only (no root)
+
+CC	?= cc
+PKGS	 = libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libpcap libcurl
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
+	   -Wstrict-prototypes -Wmissing-prototypes -Iinclude \
+	   -D_GNU_SOURCE -DBULKHEAD_VERSION=\"$(VERSION)\"
+VERSION	 = 0.1.0
+B	?= build
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+# Pure modules: libc and jansson only; unit-tested without root.
+COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
+PURE	 = src/selector.c src/jsonloc.c src/policy.c src/inventory.c \
+	   src/docker_parse.c src/ir.c src/compile.c src/control_proto.c
+# One file per outside library.
+DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
+	   src/bulkheadd.c
+CLI	 = tools/bulkhead.c
+CAPTURE	 = tools/nflog.c tools/capture.c
+
+LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl)
+LIBS_CLI	= $(shell pkg-config --libs jansson)
+LIBS_CAPTURE	= $(shell pkg-config --libs jansson libpcap)
+LIBS_UNIT	= $(shell pkg-config --libs jansson cmocka)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+all: $(B)/bulkheadd $(B)/bulkhead $(B)/bulkhead-capture
+
+$(B)/obj/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/bulkheadd: $(call obj,$(COMMON) $(PURE) $(DAEMON))
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
+
+$(B)/bulkhead: $(call obj,$(COMMON) src/control_proto.c $(CLI))
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CLI) $(LDFLAGS)
+
+$(B)/bulkhead-capture: $(call obj,$(COMMON) src/control_proto.c $(CAPTURE))
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CAPTURE) $(LDFLAGS)
+
+# ---- unit tests (cmocka, no root) ----
+UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS  = $(addprefix $(B)/tests/,$(UNIT_TESTS))
+
+$(B)/tests/test_%: tests/unit/test_%.c $(call obj,$(COMMON) $(PURE) tools/nflog.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $^ $(LIBS_UNIT) $(LDFLAGS)
+
+unit-bins: $(UNIT_BINS)
+
+unit: unit-bins
+	@tests/run-unit.sh $(B)/tests $(UNIT_TESTS)
+
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) B=build/asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" unit-bins
+
+deps:
+	@tools/install-deps.sh
+
+# ---- what the README promises ----
+run: deps all
+	@tools/docker-up.sh
+	install -d /run/bulkhead
+	$(B)/bulkheadd --rules rules --foreground
+
+check: deps
+	$(MAKE) all unit-bins
+	$(MAKE) asan
+	@tests/run-all.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all unit unit-bins asan deps run check clean

@@ -1,0 +1,121 @@
+/*
+ * docker.h: the Docker Engine API client (docker.c, the only user of
+ * libcurl) and the parsers of its JSON documents (docker_parse.c, pure and
+ * fuzzed).  bulkheadd lists containers, inspects them, resolves a network's
+ * bridge, and follows /events.
+ */
+#ifndef BULKHEAD_DOCKER_H
+#define BULKHEAD_DOCKER_H
+
+#include <poll.h>
+#include <stddef.h>
+
+struct container;
+struct docker;
+
+/* ---- docker_parse.c (pure) ---- */
+
+enum docker_ev_kind {
+	DOCKER_EV_OTHER = 0,
+	DOCKER_EV_START,	/* container start/unpause/restart/rename */
+	DOCKER_EV_STOP,		/* container die/stop/kill/destroy/pause */
+	DOCKER_EV_NET_CONNECT,	/* network connect (container id in Actor.Attributes.container) */
+	DOCKER_EV_NET_DISCONNECT,
+};
+
+struct docker_event {
+	enum docker_ev_kind	kind;
+	char			type[16];	/* "container", "network" */
+	char			action[32];	/* raw Action, e.g. "start" */
+	char			container_id[65];	/* "" if none */
+	char			network_id[65];		/* for network events */
+	long long		time_nano;
+};
+
+/*
+ * Parses one /containers/{id}/json document into a new container (caller
+ * frees with container_free).  Returns NULL and writes err on failure.
+ */
+struct container *docker_parse_inspect(const char *json, size_t len,
+		    char *err, size_t errlen);
+/*
+ * Parses a /containers/json listing into a newly allocated array of
+ * newly allocated ids (caller frees each and the array).  Returns the
+ * count, or -1 with err written.
+ */
+int	docker_parse_list(const char *json, size_t len, char ***ids,
+	    char *err, size_t errlen);
+/* Parses one /events object.  Returns 0, or -1 with err written. */
+int	docker_parse_event(const char *json, size_t len, struct docker_event *ev,
+	    char *err, size_t errlen);
+/*
+ * Parses a /networks/{id} document: writes the Linux bridge name (option
+ * com.docker.network.bridge.name, else "br-" + the first 12 chars of the
+ * id; "docker0" for the default "bridge" network when the option is
+ * absent) into ifname.  Returns 0, 1 when the driver is not "bridge", or -1
+ * with err written.
+ */
+int	docker_parse_network_bridge(const char *json, size_t len, char *ifname,
+	    size_t ifnamelen, char *err, size_t errlen);
+
+/*
+ * A line framer for the streamed /events body: feed bytes as they come,
+ * get one callback per complete JSON object (newline separated).  Lines
+ * longer than DOCKER_STREAM_MAX are dropped with a warning.
+ */
+#define DOCKER_STREAM_MAX	(1 << 20)
+struct docker_stream {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	int	 overflow;
+	void	(*cb)(const struct docker_event *, void *);
+	void	*arg;
+	unsigned long	nevents;
+	unsigned long	nerrors;
+};
+void	docker_stream_init(struct docker_stream *,
+	    void (*cb)(const struct docker_event *, void *), void *arg);
+void	docker_stream_release(struct docker_stream *);
+void	docker_stream_feed(struct docker_stream *, const char *data, size_t len);
+
+/* ---- docker.c (libcurl) ---- */
+
+/*
+ * Creates a client for the unix socket at path (NULL: $DOCKER_HOST when it
+ * is unix://..., else /var/run/docker.sock).  Caller frees with docker_free.
+ */
+struct docker	*docker_new(const char *path);
+void		 docker_free(struct docker *);
+const char	*docker_socket_path(const struct docker *);
+
+/* GET /containers/json: ids of running containers.  Same contract as docker_parse_list. */
+int	docker_list_running(struct docker *, char ***ids);
+/*
+ * GET /containers/{id}/json.  Returns 0 with *out set (caller frees),
+ * 1 when the container no longer exists, -1 on error.
+ */
+int	docker_inspect(struct docker *, const char *id, struct container **out);
+/* GET /networks/{id}: see docker_parse_network_bridge. */
+int	docker_network_bridge(struct docker *, const char *id, char *ifname,
+	    size_t len);
+
+/*
+ * Starts following GET /events (filtered to container and network events)
+ * in the background of docker_wait; each event goes to cb.  Returns 0 or -1.
+ */
+int	docker_events_start(struct docker *,
+	    void (*cb)(const struct docker_event *, void *), void *arg);
+/* 1 while the event stream is open, 0 after it ended or failed. */
+int	docker_events_alive(const struct docker *);
+void	docker_events_stop(struct docker *);
+
+/*
+ * The daemon's poll: waits up to timeout_ms for the event stream or any of
+ * fds (revents filled in as poll(2) does), and delivers events that came.
+ * Returns the number of fds with events, or -1 on error.
+ */
+int	docker_wait(struct docker *, struct pollfd *fds, unsigned int nfds,
+	    int timeout_ms);
+
+#endif

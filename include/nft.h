@@ -1,0 +1,45 @@
+/*
+ * nft.h: the nftables layer (nft.c, the only user of libnftnl and libmnl).
+ * Turns an ir_ruleset into one netlink batch: every table of the ruleset
+ * is replaced atomically (add, delete, add again, then its sets, elements,
+ * chains and rules), so the kernel holds either the old or the new ruleset,
+ * never a mix, never none.  Every message is acked and a kernel error is
+ * mapped back to the object that caused it.
+ */
+#ifndef BULKHEAD_NFT_H
+#define BULKHEAD_NFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ir_ruleset;
+struct nft;
+
+/* Opens a netfilter netlink socket.  NULL on failure (logged). */
+struct nft	*nft_new(void);
+void		 nft_free(struct nft *);
+
+/*
+ * Replaces the tables of rs in one transaction.  Returns 0 on success; on
+ * failure returns -1, writes the reason to err ("add rule to chain i_ab12:
+ * ip saddr @x accept: No such file or directory") and the kernel keeps
+ * what it had.
+ */
+int	nft_apply(struct nft *, const struct ir_ruleset *rs, char *err,
+	    size_t errlen);
+
+/* Same batch without committing (nft's check mode): validates only. */
+int	nft_check(struct nft *, const struct ir_ruleset *rs, char *err,
+	    size_t errlen);
+
+/*
+ * Deletes the named table of the family if present, in one transaction.
+ * Returns 0 (also when absent) or -1 with err written.
+ */
+int	nft_delete_table(struct nft *, uint32_t family, const char *name,
+	    char *err, size_t errlen);
+
+/* 1 if the table exists, 0 if not, -1 on error. */
+int	nft_table_exists(struct nft *, uint32_t family, const char *name);
+
+#endif
