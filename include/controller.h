@@ -1,0 +1,81 @@
+/*
+ * controller.h: the heart of bulkheadd.  Keeps the inventory in step with
+ * Docker (list, inspect, events) and the link layer (veths), keeps the last
+ * good policy set, and converges the kernel: every change marks the state
+ * dirty, and the main loop compiles and applies the whole desired state in
+ * one nftables transaction once the events at hand are absorbed.
+ */
+#ifndef BULKHEAD_CONTROLLER_H
+#define BULKHEAD_CONTROLLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "compile.h"
+#include "inventory.h"
+
+struct docker;
+struct docker_event;
+struct link;
+struct nft;
+struct policy_set;
+
+struct netcache {
+	char	id[65];
+	char	bridge[16];
+};
+
+struct controller {
+	struct docker		*docker;
+	struct link		*link;
+	struct nft		*nft;
+	struct inventory	 inv;
+	struct policy_set	*ps;		/* last good policies */
+	char			*rules_dir;
+	struct compile_opts	 copts;
+	struct netcache		*nets;		/* network id -> bridge */
+	size_t			 nnets;
+
+	int			 dirty;		/* kernel lags the desired state */
+	int			 apply_failed;	/* last apply failed: wait for next_retry */
+	int			 resync;	/* inventory must be rebuilt from a listing */
+	int			 pending;	/* containers whose veth is not found yet */
+	unsigned long		 generation;	/* policy loads that succeeded */
+	unsigned long		 applies;
+	unsigned long		 apply_failures;
+	double			 last_apply_ms;
+	char			 last_error[1024];
+	time_t			 started;
+	struct timespec		 next_retry;	/* of a failed apply or pending veth */
+	int			 backoff_ms;	/* Docker reconnection */
+	struct timespec		 next_connect;
+};
+
+/* Fatal on failure: these run at startup. */
+void	controller_init(struct controller *, const char *rules_dir,
+	    const char *docker_socket, const struct compile_opts *);
+void	controller_release(struct controller *);
+
+/*
+ * Loads the rules directory.  On success the new policies replace the old
+ * ones and the kernel is updated; returns 0.  On failure the previous
+ * policies and ruleset stay in force; returns -1 with every error in *errs
+ * (a newly allocated string, caller frees).
+ */
+int	controller_reload(struct controller *, char **errs);
+
+/* (Re)connects to Docker when needed and rebuilds the inventory from a listing. */
+void	controller_docker_tick(struct controller *);
+void	controller_on_event(const struct docker_event *, void *arg);
+/* Link changes: retries containers whose veth was not found. */
+void	controller_on_links(struct controller *);
+/* Compiles and applies when dirty; returns 0 or -1 (logged, retried later). */
+int	controller_apply(struct controller *);
+/* How long the main loop may sleep before the controller needs it, in ms. */
+int	controller_timeout(const struct controller *);
+
+/* Answers of the control socket; each returns a new JSON text. */
+char	*controller_handle(const char *request, void *arg);
+
+#endif

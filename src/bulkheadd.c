@@ -1,0 +1,244 @@
+/*
+ * bulkheadd.c: the controller daemon.  Parses its arguments, sets up the
+ * controller, and runs the main loop: Docker events, link notifications,
+ * signals and control requests in, one nftables transaction out per round.
+ *
+ * SIGHUP reloads the rules; SIGTERM/SIGINT exit and leave the ruleset in
+ * the kernel, so the host stays protected while the daemon is down;
+ * --flush removes bulkhead's tables and exits.
+ */
+#include <sys/signalfd.h>
+
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "control.h"
+#include "controller.h"
+#include "docker.h"
+#include "link.h"
+#include "log.h"
+#include "nft.h"
+#include "util.h"
+
+#include <linux/netfilter.h>
+
+#define DEFAULT_RULES	"/etc/bulkhead/rules"
+
+struct options {
+	const char		*rules;
+	const char		*control;
+	const char		*docker;
+	int			 foreground;
+	int			 verbose;
+	int			 flush;
+	struct compile_opts	 copts;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: bulkheadd [options]\n"
+	    "  -r, --rules DIR           policy directory (default %s)\n"
+	    "  -s, --control-socket PATH control socket (default %s)\n"
+	    "  -d, --docker-socket PATH  Docker engine socket (default $DOCKER_HOST\n"
+	    "                            when unix://..., else /var/run/docker.sock)\n"
+	    "  -f, --foreground          stay in the foreground, log to stderr\n"
+	    "  -g, --nflog-group N       NFLOG group for denied packets (default %d)\n"
+	    "  -m, --mark-bit HEX        our bit of the packet mark (default 0x%08x)\n"
+	    "  -v, --verbose             debug logging\n"
+	    "      --flush               remove bulkhead's nftables tables and exit\n"
+	    "  -h, --help                this text\n"
+	    "  -V, --version             print the version\n",
+	    DEFAULT_RULES, CONTROL_DEFAULT_PATH, COMPILE_NFLOG_GROUP,
+	    COMPILE_MARK_BIT);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "control-socket", required_argument, NULL, 's' },
+		{ "docker-socket", required_argument, NULL, 'd' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "nflog-group", required_argument, NULL, 'g' },
+		{ "mark-bit", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "flush", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long	v;
+	char		*end;
+	int		 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->rules = DEFAULT_RULES;
+	o->control = CONTROL_DEFAULT_PATH;
+	compile_opts_default(&o->copts);
+	while ((ch = getopt_long(argc, argv, "r:s:d:fg:m:vhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'r': o->rules = optarg; break;
+		case 's': o->control = optarg; break;
+		case 'd': o->docker = optarg; break;
+		case 'f': o->foreground = 1; break;
+		case 'v': o->verbose++; break;
+		case 'F': o->flush = 1; break;
+		case 'g':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v > 65535)
+				fatalx("invalid nflog group: %s", optarg);
+			o->copts.nflog_group = (uint16_t)v;
+			break;
+		case 'm':
+			v = strtoul(optarg, &end, 16);
+			if (*end || v == 0 || (v & (v - 1)) || v > 0xffffffffUL)
+				fatalx("invalid mark bit: %s (one bit, hex)",
+				    optarg);
+			o->copts.mark_bit = (uint32_t)v;
+			break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("bulkheadd %s\n", BULKHEAD_VERSION); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static int
+flush_tables(void)
+{
+	struct nft	*nft = nft_new();
+	char		 err[512];
+	int		 rc = 0;
+
+	if (nft == NULL)
+		return 1;
+	if (nft_delete_table(nft, NFPROTO_INET, COMPILE_TABLE, err,
+	    sizeof(err)) == -1 ||
+	    nft_delete_table(nft, NFPROTO_BRIDGE, COMPILE_TABLE, err,
+	    sizeof(err)) == -1) {
+		log_warnx("flush: %s", err);
+		rc = 1;
+	} else
+		log_info("bulkhead tables removed");
+	nft_free(nft);
+	return rc;
+}
+
+static int
+signals_setup(void)
+{
+	sigset_t	set;
+	int		fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+	return fd;
+}
+
+/* Returns 1 when the daemon should exit. */
+static int
+signals_read(int fd, struct controller *ctl)
+{
+	struct signalfd_siginfo	si;
+	char			*errs;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s", ctl->rules_dir);
+			if (controller_reload(ctl, &errs) == -1)
+				free(errs);
+			break;
+		default:
+			log_info("exiting on signal %u; the ruleset stays in "
+			    "the kernel", si.ssi_signo);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+enum { FD_SIG, FD_CTL, FD_LINK, NFDS };
+
+static void
+main_loop(struct controller *ctl, struct control *control, int sigfd)
+{
+	struct pollfd	fds[NFDS];
+
+	fds[FD_SIG].fd = sigfd;
+	fds[FD_CTL].fd = control_fd(control);
+	fds[FD_LINK].fd = link_monitor_fd(ctl->link);
+	for (;;) {
+		int	i;
+
+		controller_docker_tick(ctl);
+		controller_apply(ctl);
+		for (i = 0; i < NFDS; i++) {
+			fds[i].events = POLLIN;
+			fds[i].revents = 0;
+		}
+		if (docker_wait(ctl->docker, fds, NFDS,
+		    controller_timeout(ctl)) == -1)
+			log_warnx("wait for events failed");
+		if ((fds[FD_SIG].revents & POLLIN) && signals_read(sigfd, ctl))
+			return;
+		if (fds[FD_LINK].revents & POLLIN)
+			link_read_events(ctl->link);
+		/* A veth that was not there may be now: retry those. */
+		controller_on_links(ctl);
+		/* Absorb every event first: one transaction per round. */
+		controller_apply(ctl);
+		if (fds[FD_CTL].revents & POLLIN)
+			control_serve(control, controller_handle, ctl);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options		 o;
+	struct controller	 ctl;
+	struct control		*control;
+	int			 sigfd;
+
+	parse_args(argc, argv, &o);
+	log_init("bulkheadd", o.foreground || o.flush, o.verbose);
+	if (o.flush)
+		return flush_tables();
+	if (geteuid() != 0)
+		log_warnx("not running as root: programming nftables will fail");
+	sigfd = signals_setup();
+	controller_init(&ctl, o.rules, o.docker, &o.copts);
+	if ((control = control_new(o.control)) == NULL)
+		fatalx("cannot listen on %s", o.control);
+	if (!o.foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	log_info("bulkheadd %s started: rules %s, control %s, nflog group %u",
+	    BULKHEAD_VERSION, o.rules, o.control, o.copts.nflog_group);
+	main_loop(&ctl, control, sigfd);
+	control_free(control);
+	controller_release(&ctl);
+	close(sigfd);
+	return 0;
+}

@@ -1,0 +1,1284 @@
+/*
+ * compile.c: policies + inventory -> ir_ruleset (see compile.h for the
+ * shape of the two tables).  Pure: the result is handed to nft.c, which
+ * programs the kernel, and to ir_print for `bulkhead plan`.
+ *
+ * Naming: a container's chains are in_<id12> and eg_<id12>; an audit
+ * policy runs in its own chain au<p>_<dir>_<id12> so that its verdicts are
+ * only logged; the sets of rule r of policy p in direction d are
+ * p<p>_<d><r>_<what>, shared by every container the policy selects.
+ */
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+/* <linux/netfilter_bridge.h> clashes with <net/if.h>: its one constant we need. */
+#ifndef NF_BR_PRE_ROUTING
+#define NF_BR_PRE_ROUTING	0
+#endif
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "inventory.h"
+#include "ir.h"
+#include "policy.h"
+#include "selector.h"
+#include "util.h"
+
+#define REG0		NFT_REG32_00
+#define ETH_P_IP_BE	0x0800
+#define ETH_P_ARP_BE	0x0806
+#define ETH_P_IPV6_BE	0x86dd
+
+enum side { SIDE_SRC, SIDE_DST };
+
+/* The names of one rule's sets, or "" where the rule has no such match. */
+struct rule_sets {
+	char	addr[2][2][IR_NAMELEN];		/* [side][fam] */
+	char	notaddr[2][2][IR_NAMELEN];
+	char	port[2][IR_NAMELEN];
+	char	notport[2][IR_NAMELEN];
+};
+
+struct range {
+	uint8_t	lo[16];
+	uint8_t	hi[16];
+};
+
+struct compiler {
+	const struct policy_set		*ps;
+	const struct inventory		*inv;
+	const struct compile_opts	*opts;
+	struct ir_table			*br;
+	struct ir_table			*in;
+	struct rule_sets		*sets[POL_NDIRS];	/* [dir][policy][rule] flattened */
+	size_t				*setbase[POL_NDIRS];	/* first index of policy p */
+};
+
+void
+compile_opts_default(struct compile_opts *o)
+{
+	o->mark_bit = COMPILE_MARK_BIT;
+	o->nflog_group = COMPILE_NFLOG_GROUP;
+	o->log_rate = 10;
+	o->log_burst = 20;
+}
+
+/* ---- expression emitters ---- */
+
+static struct ir_rule *
+rule_new(struct ir_table *t, const char *chain, struct strbuf *text)
+{
+	struct ir_rule	*r = ir_rule_add(t, chain);
+
+	strbuf_init(text);
+	return r;
+}
+
+static void
+rule_done(struct ir_rule *r, struct strbuf *text)
+{
+	if (text->len && text->buf[text->len - 1] == ' ')
+		text->buf[--text->len] = '\0';
+	r->text = strbuf_detach(text);
+}
+
+static void
+e_meta(struct ir_rule *r, uint32_t key, uint32_t reg)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_META);
+
+	e->u.meta.key = key;
+	e->u.meta.reg = reg;
+}
+
+static void
+e_payload(struct ir_rule *r, uint32_t base, uint32_t off, uint32_t len,
+    uint32_t reg)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_PAYLOAD);
+
+	e->u.payload.base = base;
+	e->u.payload.offset = off;
+	e->u.payload.len = len;
+	e->u.payload.dreg = reg;
+}
+
+static void
+e_cmp(struct ir_rule *r, uint32_t op, uint32_t reg, const void *data,
+    uint32_t len)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_CMP);
+
+	e->u.cmp.op = op;
+	e->u.cmp.sreg = reg;
+	e->u.cmp.len = len;
+	memcpy(e->u.cmp.data, data, len);
+}
+
+static void
+e_cmp_u8(struct ir_rule *r, uint32_t reg, uint8_t v)
+{
+	e_cmp(r, NFT_CMP_EQ, reg, &v, 1);
+}
+
+static void
+e_lookup(struct ir_rule *r, const char *set, uint32_t reg, int invert)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_LOOKUP);
+
+	strlcpy_bh(e->u.lookup.set, set, IR_NAMELEN);
+	e->u.lookup.sreg = reg;
+	e->u.lookup.invert = invert;
+}
+
+static void
+e_vmap(struct ir_rule *r, const char *set, uint32_t reg)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_LOOKUP);
+
+	strlcpy_bh(e->u.lookup.set, set, IR_NAMELEN);
+	e->u.lookup.sreg = reg;
+	e->u.lookup.dreg = NFT_REG_VERDICT;
+	e->u.lookup.has_dreg = 1;
+}
+
+static void
+e_verdict(struct ir_rule *r, int code, const char *chain)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_VERDICT);
+
+	e->u.verdict.code = code;
+	if (chain)
+		strlcpy_bh(e->u.verdict.chain, chain, IR_NAMELEN);
+}
+
+static void
+e_counter(struct ir_rule *r)
+{
+	ir_expr_add(r, IR_COUNTER);
+}
+
+static void
+e_limit_log(struct compiler *c, struct ir_rule *r, const char *prefix)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_LIMIT);
+
+	e->u.limit.rate = c->opts->log_rate;
+	e->u.limit.unit = 1;
+	e->u.limit.burst = c->opts->log_burst;
+	e = ir_expr_add(r, IR_LOG);
+	e->u.log.group = c->opts->nflog_group;
+	strlcpy_bh(e->u.log.prefix, prefix, IR_PREFIXMAX);
+}
+
+/* reg = (reg & mask) ^ xor over 4 bytes, values in host order as the mark is. */
+static void
+e_bitwise32(struct ir_rule *r, uint32_t reg, uint32_t mask, uint32_t xor)
+{
+	struct ir_expr	*e = ir_expr_add(r, IR_BITWISE);
+
+	e->u.bitwise.sreg = reg;
+	e->u.bitwise.dreg = reg;
+	e->u.bitwise.len = 4;
+	memcpy(e->u.bitwise.mask, &mask, 4);
+	memcpy(e->u.bitwise.xor, &xor, 4);
+}
+
+static void
+e_nfproto(struct ir_rule *r, struct strbuf *t, int fam)
+{
+	e_meta(r, NFT_META_NFPROTO, REG0);
+	e_cmp_u8(r, REG0, fam == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	strbuf_addstr(t, fam == 4 ? "meta nfproto ipv4 " : "meta nfproto ipv6 ");
+}
+
+/* Loads the source or destination address of family fam into REG0. */
+static void
+e_addr(struct ir_rule *r, int fam, enum side s)
+{
+	if (fam == 4)
+		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s == SIDE_SRC ? 12 : 16,
+		    4, REG0);
+	else
+		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s == SIDE_SRC ? 8 : 24,
+		    16, REG0);
+}
+
+static const char *
+addr_text(int fam, enum side s)
+{
+	if (fam == 4)
+		return s == SIDE_SRC ? "ip saddr" : "ip daddr";
+	return s == SIDE_SRC ? "ip6 saddr" : "ip6 daddr";
+}
+
+/* ---- sets ---- */
+
+static struct ir_set *
+set_new(struct ir_table *t, const char *name, uint32_t type, uint32_t len,
+    uint32_t flags)
+{
+	struct ir_set	*s = ir_set_add(t, name);
+
+	s->key_type = type;
+	s->key_len = len;
+	s->flags = flags;
+	s->nfields = 1;
+	s->field_len[0] = len;
+	return s;
+}
+
+static struct ir_set *
+vmap_new(struct ir_table *t, const char *name, uint32_t type, uint32_t len)
+{
+	struct ir_set	*s = set_new(t, name, type, len, NFT_SET_MAP);
+
+	s->data_type = NFT_DATA_VERDICT;
+	s->data_len = 0;
+	return s;
+}
+
+static int
+range_cmp(const void *a, const void *b, void *lenp)
+{
+	return memcmp(((const struct range *)a)->lo,
+	    ((const struct range *)b)->lo, *(size_t *)lenp);
+}
+
+/* 1 when hi + 1 == lo (big-endian, len bytes): adjacent ranges merge. */
+static int
+range_adjacent(const uint8_t *hi, const uint8_t *lo, size_t len)
+{
+	uint8_t	n[16];
+	size_t	i;
+
+	memcpy(n, hi, len);
+	for (i = len; i-- > 0;) {
+		if (++n[i] != 0)
+			break;
+		if (i == 0)
+			return 0;	/* hi is the maximum */
+	}
+	return memcmp(n, lo, len) == 0;
+}
+
+/*
+ * Adds ranges to an interval set, merging overlapping and adjacent ones:
+ * the kernel's interval backends reject overlaps.
+ */
+static void
+set_add_ranges(struct ir_set *s, struct range *v, size_t n)
+{
+	size_t	len = s->key_len, i;
+	struct ir_elem *e = NULL;
+
+	qsort_r(v, n, sizeof(*v), range_cmp, &len);
+	for (i = 0; i < n; i++) {
+		if (e && (memcmp(v[i].lo, e->key_end, len) <= 0 ||
+		    range_adjacent(e->key_end, v[i].lo, len))) {
+			if (memcmp(v[i].hi, e->key_end, len) > 0)
+				memcpy(e->key_end, v[i].hi, len);
+			continue;
+		}
+		e = ir_elem_add(s);
+		memcpy(e->key, v[i].lo, len);
+		memcpy(e->key_end, v[i].hi, len);
+	}
+}
+
+static void
+range_from_cidr(struct range *r, const struct cidr *c)
+{
+	size_t	len = c->family == AF_INET ? 4 : 16, i;
+	const uint8_t *a = c->family == AF_INET ?
+	    (const uint8_t *)&c->addr.v4 : (const uint8_t *)&c->addr.v6;
+
+	for (i = 0; i < len; i++) {
+		int	bits = (int)c->prefix - (int)(i * 8);
+		uint8_t	mask = bits >= 8 ? 0xff : bits <= 0 ? 0 :
+		    (uint8_t)(0xff << (8 - bits));
+
+		r->lo[i] = a[i] & mask;
+		r->hi[i] = a[i] | (uint8_t)~mask;
+	}
+}
+
+static void
+range_from_addr(struct range *r, const void *a, size_t len)
+{
+	memcpy(r->lo, a, len);
+	memcpy(r->hi, a, len);
+}
+
+static int
+cidr_contains(const struct cidr *c, int fam, const void *addr)
+{
+	struct range	r;
+	size_t		len = fam == 4 ? 4 : 16;
+
+	if ((fam == 4) != (c->family == AF_INET))
+		return 0;
+	range_from_cidr(&r, c);
+	return memcmp(addr, r.lo, len) >= 0 && memcmp(addr, r.hi, len) <= 0;
+}
+
+/* ---- what policies select ---- */
+
+static int
+policy_selects(const struct policy *p, const struct container *ct, int dir)
+{
+	if (!(p->types & (1u << dir)))
+		return 0;
+	return selector_match(p->selector, &ct->labels);
+}
+
+int
+compile_selects(const struct policy_set *ps, const struct container *ct,
+    int dir)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->n; i++)
+		if (policy_selects(ps->v[i], ct, dir))
+			return 1;
+	return 0;
+}
+
+static const void *
+ep_addr(const struct endpoint *ep, int fam)
+{
+	if (fam == 4)
+		return ep->has_ip4 ? (const void *)&ep->ip4 : NULL;
+	return ep->has_ip6 ? (const void *)&ep->ip6 : NULL;
+}
+
+/* A peer constrains addresses when it names containers or networks. */
+static int
+peer_has_addr(const struct peer *p, enum side s, enum side remote)
+{
+	if (s == remote && p->selector)
+		return 1;
+	return p->nnets > 0;
+}
+
+static int
+peer_nets_contain(const struct peer *p, int fam, const void *addr)
+{
+	size_t	i;
+
+	if (p->nnets == 0)
+		return 1;
+	for (i = 0; i < p->nnets; i++)
+		if (cidr_contains(&p->nets[i], fam, addr))
+			return 1;
+	return 0;
+}
+
+/*
+ * The addresses a peer stands for, in family fam: the containers its
+ * selector matches (only for the remote side, and within nets when both
+ * are given: the criteria of a peer are ANDed), else its nets.
+ */
+static void
+fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
+    int fam, int use_selector)
+{
+	struct range		*v = NULL;
+	size_t			 n = 0, i, len = fam == 4 ? 4 : 16;
+	const struct container	*ct;
+
+	if (use_selector && p->selector) {
+		TAILQ_FOREACH(ct, &c->inv->containers, entry) {
+			if (!selector_match(p->selector, &ct->labels))
+				continue;
+			for (i = 0; i < ct->neps; i++) {
+				const void *a = ep_addr(&ct->eps[i], fam);
+
+				if (a == NULL || !peer_nets_contain(p, fam, a))
+					continue;
+				v = xreallocarray(v, n + 1, sizeof(*v));
+				range_from_addr(&v[n++], a, len);
+			}
+		}
+	} else {
+		for (i = 0; i < p->nnets; i++) {
+			if ((p->nets[i].family == AF_INET) != (fam == 4))
+				continue;
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			range_from_cidr(&v[n++], &p->nets[i]);
+		}
+	}
+	set_add_ranges(s, v, n);
+	free(v);
+}
+
+static void
+fill_notnet_set(struct ir_set *s, const struct peer *p, int fam)
+{
+	struct range	*v = xcalloc(p->nnot_nets, sizeof(*v));
+	size_t		 n = 0, i;
+
+	for (i = 0; i < p->nnot_nets; i++)
+		if ((p->not_nets[i].family == AF_INET) == (fam == 4))
+			range_from_cidr(&v[n++], &p->not_nets[i]);
+	set_add_ranges(s, v, n);
+	free(v);
+}
+
+static void
+fill_port_set(struct ir_set *s, const struct port_range *pr, size_t n)
+{
+	struct range	*v = xcalloc(n, sizeof(*v));
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		uint16_t lo = htons(pr[i].lo), hi = htons(pr[i].hi);
+
+		memcpy(v[i].lo, &lo, 2);
+		memcpy(v[i].hi, &hi, 2);
+	}
+	set_add_ranges(s, v, n);
+	free(v);
+}
+
+/* Creates the named sets of one rule (shared by all containers). */
+static void
+rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
+    size_t ri, const struct rule *r)
+{
+	enum side	 remote = dir == POL_INGRESS ? SIDE_SRC : SIDE_DST;
+	const char	*sn[2] = { "s", "d" };
+	int		 s, fam;
+
+	memset(rs, 0, sizeof(*rs));
+	for (s = SIDE_SRC; s <= SIDE_DST; s++) {
+		const struct peer *p = s == SIDE_SRC ? &r->source : &r->destination;
+
+		for (fam = 0; fam < 2; fam++) {
+			uint32_t type = fam == 0 ? IR_TYPE_IPV4 : IR_TYPE_IPV6;
+			uint32_t len = fam == 0 ? 4 : 16;
+			struct ir_set *set;
+
+			if (peer_has_addr(p, s, remote)) {
+				snprintf(rs->addr[s][fam], IR_NAMELEN,
+				    "p%zu_%c%zu_%saddr%d", pi, dir ? 'e' : 'i',
+				    ri, sn[s], fam ? 6 : 4);
+				set = set_new(c->in, rs->addr[s][fam], type, len,
+				    NFT_SET_INTERVAL);
+				fill_addr_set(c, set, p, fam ? 6 : 4,
+				    s == (int)remote);
+			}
+			if (p->nnot_nets) {
+				snprintf(rs->notaddr[s][fam], IR_NAMELEN,
+				    "p%zu_%c%zu_%snot%d", pi, dir ? 'e' : 'i',
+				    ri, sn[s], fam ? 6 : 4);
+				set = set_new(c->in, rs->notaddr[s][fam], type,
+				    len, NFT_SET_INTERVAL);
+				fill_notnet_set(set, p, fam ? 6 : 4);
+			}
+		}
+		if (p->nports) {
+			snprintf(rs->port[s], IR_NAMELEN, "p%zu_%c%zu_%sport",
+			    pi, dir ? 'e' : 'i', ri, sn[s]);
+			fill_port_set(set_new(c->in, rs->port[s],
+			    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
+			    p->ports, p->nports);
+		}
+		if (p->nnot_ports) {
+			snprintf(rs->notport[s], IR_NAMELEN,
+			    "p%zu_%c%zu_%snotport", pi, dir ? 'e' : 'i', ri,
+			    sn[s]);
+			fill_port_set(set_new(c->in, rs->notport[s],
+			    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
+			    p->not_ports, p->nnot_ports);
+		}
+	}
+}
+
+/* ---- per-container chains ---- */
+
+/*
+ * Does a rule's local side (the selected container's own side) admit
+ * container ct?  The local selector is decided here, at compile time.
+ */
+static int
+rule_local_admits(const struct rule *r, int dir, const struct container *ct)
+{
+	const struct peer *local = dir == POL_INGRESS ?
+	    &r->destination : &r->source;
+
+	return local->selector == NULL ||
+	    selector_match(local->selector, &ct->labels);
+}
+
+/* Which address families a rule must be emitted for: bit 0 v4, bit 1 v6. */
+static unsigned
+rule_families(const struct rule *r, const struct rule_sets *rs, int *agnostic)
+{
+	unsigned	fams = 3;
+	int		s;
+
+	if (r->ip_version == 4 || r->protocol == IPPROTO_ICMP)
+		fams &= 1;
+	if (r->ip_version == 6 || r->protocol == IPPROTO_ICMPV6)
+		fams &= 2;
+	*agnostic = r->ip_version == 0;
+	for (s = 0; s < 2; s++)
+		if (rs->addr[s][0][0] || rs->notaddr[s][0][0])
+			*agnostic = 0;
+	return fams;
+}
+
+static void
+emit_port_match(struct ir_rule *ir, struct strbuf *t, const char *set,
+    enum side s, int invert)
+{
+	e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, s == SIDE_SRC ? 0 : 2, 2,
+	    REG0);
+	e_lookup(ir, set, REG0, invert);
+	strbuf_addf(t, "th %s %s@%s ", s == SIDE_SRC ? "sport" : "dport",
+	    invert ? "!= " : "", set);
+}
+
+/* Emits the match part of rule r for family fam (0: family-agnostic). */
+static void
+emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
+    const struct rule_sets *rs, int fam)
+{
+	char	buf[16];
+	int	s;
+
+	if (fam)
+		e_nfproto(ir, t, fam);
+	if (r->protocol) {
+		e_meta(ir, NFT_META_L4PROTO, REG0);
+		e_cmp_u8(ir, REG0, (uint8_t)r->protocol);
+		strbuf_addf(t, "meta l4proto %s ",
+		    pol_proto_str(r->protocol, buf, sizeof(buf)));
+	}
+	for (s = SIDE_SRC; fam && s <= SIDE_DST; s++) {
+		int	f = fam == 4 ? 0 : 1;
+
+		if (rs->addr[s][f][0]) {
+			e_addr(ir, fam, s);
+			e_lookup(ir, rs->addr[s][f], REG0, 0);
+			strbuf_addf(t, "%s @%s ", addr_text(fam, s),
+			    rs->addr[s][f]);
+		}
+		if (rs->notaddr[s][f][0]) {
+			e_addr(ir, fam, s);
+			e_lookup(ir, rs->notaddr[s][f], REG0, 1);
+			strbuf_addf(t, "%s != @%s ", addr_text(fam, s),
+			    rs->notaddr[s][f]);
+		}
+	}
+	for (s = SIDE_SRC; s <= SIDE_DST; s++) {
+		if (rs->port[s][0])
+			emit_port_match(ir, t, rs->port[s], s, 0);
+		if (rs->notport[s][0])
+			emit_port_match(ir, t, rs->notport[s], s, 1);
+	}
+	if (r->icmp.type >= 0) {
+		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
+		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.type);
+		strbuf_addf(t, "icmp type %d ", r->icmp.type);
+	}
+	if (r->icmp.code >= 0) {
+		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 1, 1, REG0);
+		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.code);
+		strbuf_addf(t, "icmp code %d ", r->icmp.code);
+	}
+}
+
+static void
+make_prefix(char *buf, char verdict, int dir, int ri, const char *policy)
+{
+	if (ri < 0)
+		snprintf(buf, IR_PREFIXMAX, "bh|%c|%c|*|%.100s", verdict,
+		    dir == POL_INGRESS ? 'I' : 'E', policy);
+	else
+		snprintf(buf, IR_PREFIXMAX, "bh|%c|%c|%d|%.100s", verdict,
+		    dir == POL_INGRESS ? 'I' : 'E', ri, policy);
+}
+
+/* The verdict that lets a packet through this direction: see compile.h. */
+static void
+emit_pass(struct ir_rule *ir, struct strbuf *t, int dir)
+{
+	if (dir == POL_INGRESS) {
+		e_verdict(ir, NF_ACCEPT, NULL);
+		strbuf_addstr(t, "accept");
+	} else {
+		/* Egress passed: go on to the destination's ingress gate. */
+		e_verdict(ir, NFT_RETURN, NULL);
+		strbuf_addstr(t, "return");
+	}
+}
+
+/*
+ * One matcher rule per family.  kind: 'P' pass, 'D' drop, 'R' return,
+ * 'L' log with verdict letter lv (no verdict: go on).
+ */
+static void
+emit_one(struct compiler *c, const char *chain, const struct rule *r,
+    const struct rule_sets *rs, int dir, int fam, char kind,
+    const char *prefix)
+{
+	struct strbuf	 t;
+	struct ir_rule	*ir = rule_new(c->in, chain, &t);
+
+	emit_rule_match(ir, &t, r, rs, fam);
+	switch (kind) {
+	case 'L':
+		e_limit_log(c, ir, prefix);
+		strbuf_addf(&t, "limit rate %u/second burst %u packets "
+		    "log group %u prefix \"%s\"", c->opts->log_rate,
+		    c->opts->log_burst, c->opts->nflog_group, prefix);
+		break;
+	case 'P':
+		e_counter(ir);
+		strbuf_addstr(&t, "counter ");
+		emit_pass(ir, &t, dir);
+		break;
+	case 'R':
+		e_counter(ir);
+		e_verdict(ir, NFT_RETURN, NULL);
+		strbuf_addstr(&t, "counter return");
+		break;
+	case 'D':
+		e_counter(ir);
+		e_verdict(ir, NF_DROP, NULL);
+		strbuf_addstr(&t, "counter drop");
+		break;
+	}
+	rule_done(ir, &t);
+}
+
+static void
+emit_rule(struct compiler *c, const char *chain, const struct policy *p,
+    const struct rule *r, const struct rule_sets *rs, int dir, int ri,
+    int audit)
+{
+	char		prefix[IR_PREFIXMAX];
+	int		agnostic, f;
+	unsigned	fams = rule_families(r, rs, &agnostic);
+	int		famv[3], nf = 0;
+
+	if (agnostic)
+		famv[nf++] = 0;
+	else
+		for (f = 0; f < 2; f++)
+			if (fams & (1u << f))
+				famv[nf++] = f ? 6 : 4;
+	for (f = 0; f < nf; f++) {
+		switch (r->action) {
+		case POL_ALLOW:
+			if (r->log) {
+				make_prefix(prefix, 'L', dir, ri, p->name);
+				emit_one(c, chain, r, rs, dir, famv[f], 'L',
+				    prefix);
+			}
+			emit_one(c, chain, r, rs, dir, famv[f],
+			    audit ? 'R' : 'P', NULL);
+			break;
+		case POL_DENY:
+			make_prefix(prefix, audit ? 'A' : 'D', dir, ri, p->name);
+			emit_one(c, chain, r, rs, dir, famv[f], 'L', prefix);
+			emit_one(c, chain, r, rs, dir, famv[f],
+			    audit ? 'R' : 'D', NULL);
+			break;
+		case POL_LOG:
+			make_prefix(prefix, 'L', dir, ri, p->name);
+			emit_one(c, chain, r, rs, dir, famv[f], 'L', prefix);
+			break;
+		}
+	}
+}
+
+/* The last rules of a chain: log (rate-limited), then the verdict. */
+static void
+emit_default(struct compiler *c, const char *chain, char verdict, int dir,
+    const char *policy, int drop)
+{
+	char		 prefix[IR_PREFIXMAX];
+	struct strbuf	 t;
+	struct ir_rule	*ir;
+
+	make_prefix(prefix, verdict, dir, -1, policy);
+	ir = rule_new(c->in, chain, &t);
+	e_limit_log(c, ir, prefix);
+	strbuf_addf(&t, "limit rate %u/second burst %u packets log group %u "
+	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
+	    c->opts->nflog_group, prefix);
+	rule_done(ir, &t);
+	if (!drop)
+		return;
+	/* A separate rule: a limit on the drop would let packets through. */
+	ir = rule_new(c->in, chain, &t);
+	e_counter(ir);
+	e_verdict(ir, NF_DROP, NULL);
+	strbuf_addstr(&t, "counter drop");
+	rule_done(ir, &t);
+}
+
+static void
+emit_policy_rules(struct compiler *c, const char *chain, size_t pi, int dir,
+    const struct container *ct, int audit)
+{
+	const struct policy	*p = c->ps->v[pi];
+	size_t			 ri;
+
+	for (ri = 0; ri < p->nrules[dir]; ri++) {
+		const struct rule *r = &p->rules[dir][ri];
+
+		if (!rule_local_admits(r, dir, ct))
+			continue;
+		emit_rule(c, chain, p, r, &c->sets[dir][c->setbase[dir][pi] + ri],
+		    dir, (int)ri, audit);
+	}
+}
+
+/*
+ * An audit policy is evaluated in a chain of its own: its allow returns,
+ * its deny and its end only log a would-deny, so it never changes what
+ * passes.
+ */
+static void
+emit_audit_policy(struct compiler *c, const char *chain, size_t pi, int dir,
+    const struct container *ct)
+{
+	char		 sub[IR_NAMELEN];
+	struct strbuf	 t;
+	struct ir_rule	*ir;
+
+	snprintf(sub, sizeof(sub), "au%zu_%c_%.12s", pi, dir ? 'e' : 'i',
+	    ct->id);
+	ir_chain_add(c->in, sub);
+	emit_policy_rules(c, sub, pi, dir, ct, 1);
+	emit_default(c, sub, 'A', dir, c->ps->v[pi]->name, 0);
+	ir = rule_new(c->in, chain, &t);
+	e_verdict(ir, NFT_JUMP, sub);
+	strbuf_addf(&t, "jump %s", sub);
+	rule_done(ir, &t);
+}
+
+/* Builds in_<id>/eg_<id>.  Returns 1 when the container is isolated in dir. */
+static int
+emit_container_chain(struct compiler *c, const struct container *ct, int dir,
+    char *chain)
+{
+	const char	*first_enforce = NULL;
+	size_t		 pi;
+	int		 selected = 0;
+
+	snprintf(chain, IR_NAMELEN, "%s_%.12s", dir ? "eg" : "in", ct->id);
+	for (pi = 0; pi < c->ps->n; pi++) {
+		const struct policy *p = c->ps->v[pi];
+
+		if (!policy_selects(p, ct, dir))
+			continue;
+		if (!selected++)
+			ir_chain_add(c->in, chain);
+		if (p->mode == POL_AUDIT) {
+			emit_audit_policy(c, chain, pi, dir, ct);
+			continue;
+		}
+		if (first_enforce == NULL)
+			first_enforce = p->name;
+		emit_policy_rules(c, chain, pi, dir, ct, 0);
+	}
+	if (first_enforce)
+		emit_default(c, chain, 'D', dir, first_enforce, 1);
+	return selected > 0;
+}
+
+static void
+vmap_add(struct ir_set *s, const void *key, size_t len, const char *chain)
+{
+	struct ir_elem	*e = ir_elem_add(s);
+
+	memcpy(e->key, key, len);
+	e->verdict = NFT_JUMP;
+	strlcpy_bh(e->chain, chain, IR_NAMELEN);
+}
+
+static void
+emit_container(struct compiler *c, const struct container *ct)
+{
+	char	chain[POL_NDIRS][IR_NAMELEN];
+	int	dir, iso[POL_NDIRS];
+	size_t	i;
+
+	for (dir = 0; dir < POL_NDIRS; dir++)
+		iso[dir] = emit_container_chain(c, ct, dir, chain[dir]);
+	for (i = 0; i < ct->neps; i++) {
+		const struct endpoint *ep = &ct->eps[i];
+
+		for (dir = 0; dir < POL_NDIRS; dir++) {
+			const char *m4 = dir ? "eg4" : "in4";
+			const char *m6 = dir ? "eg6" : "in6";
+
+			if (!iso[dir])
+				continue;
+			if (ep->has_ip4)
+				vmap_add(ir_set_find(c->in, m4), &ep->ip4, 4,
+				    chain[dir]);
+			if (ep->has_ip6)
+				vmap_add(ir_set_find(c->in, m6), &ep->ip6, 16,
+				    chain[dir]);
+		}
+	}
+}
+
+/* ---- base chains ---- */
+
+static void
+base_chain(struct ir_table *t, const char *name, uint32_t hook, int prio)
+{
+	struct ir_chain	*ch = ir_chain_add(t, name);
+
+	ch->base = 1;
+	strlcpy_bh(ch->type, "filter", sizeof(ch->type));
+	ch->hook = hook;
+	ch->priority = prio;
+	ch->policy = NF_ACCEPT;
+}
+
+static void
+emit_established(struct ir_table *t, const char *chain)
+{
+	struct strbuf	 txt;
+	struct ir_rule	*r = rule_new(t, chain, &txt);
+	uint32_t	 bits = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) |
+			    NF_CT_STATE_BIT(IP_CT_RELATED), zero = 0;
+	struct ir_expr	*e = ir_expr_add(r, IR_CT);
+
+	e->u.ct.key = NFT_CT_STATE;
+	e->u.ct.dreg = REG0;
+	e_bitwise32(r, REG0, bits, 0);
+	e_cmp(r, NFT_CMP_NEQ, REG0, &zero, 4);
+	e_verdict(r, NF_ACCEPT, NULL);
+	strbuf_addstr(&txt, "ct state established,related accept");
+	rule_done(r, &txt);
+}
+
+static void
+emit_dispatch(struct ir_table *t, const char *chain, int dir)
+{
+	int	fam;
+
+	for (fam = 4; fam <= 6; fam += 2) {
+		struct strbuf	 txt;
+		struct ir_rule	*r = rule_new(t, chain, &txt);
+		char		 map[8];
+		enum side	 s = dir == POL_EGRESS ? SIDE_SRC : SIDE_DST;
+
+		snprintf(map, sizeof(map), "%s%d", dir ? "eg" : "in", fam);
+		e_nfproto(r, &txt, fam);
+		e_addr(r, fam, s);
+		e_vmap(r, map, REG0);
+		strbuf_addf(&txt, "%s vmap @%s", addr_text(fam, s), map);
+		rule_done(r, &txt);
+	}
+}
+
+/*
+ * A known container address arriving without our mark did not come
+ * through its port guard: a spoof from elsewhere, or a stale port.
+ */
+static void
+emit_identity(struct compiler *c)
+{
+	struct strbuf	 txt;
+	struct ir_rule	*r;
+	int		 fam;
+	uint32_t	 bit = c->opts->mark_bit;
+
+	ir_chain_add(c->in, "identity");
+	r = rule_new(c->in, "identity", &txt);
+	e_meta(r, NFT_META_MARK, REG0);
+	e_bitwise32(r, REG0, bit, 0);
+	e_cmp(r, NFT_CMP_NEQ, REG0, &(uint32_t){ 0 }, 4);
+	e_verdict(r, NFT_RETURN, NULL);
+	strbuf_addf(&txt, "meta mark & 0x%08x != 0 return", bit);
+	rule_done(r, &txt);
+	for (fam = 4; fam <= 6; fam += 2) {
+		char	set[8], prefix[IR_PREFIXMAX];
+		int	i;
+
+		snprintf(set, sizeof(set), "addrs%d", fam);
+		snprintf(prefix, sizeof(prefix), "bh|S|E|*|unverified-source");
+		for (i = 0; i < 2; i++) {
+			r = rule_new(c->in, "identity", &txt);
+			e_nfproto(r, &txt, fam);
+			e_addr(r, fam, SIDE_SRC);
+			e_lookup(r, set, REG0, 0);
+			strbuf_addf(&txt, "%s @%s ", addr_text(fam, SIDE_SRC),
+			    set);
+			if (i == 0) {
+				e_limit_log(c, r, prefix);
+				strbuf_addf(&txt, "limit log prefix \"%s\"",
+				    prefix);
+			} else {
+				e_counter(r);
+				e_verdict(r, NF_DROP, NULL);
+				strbuf_addstr(&txt, "counter drop");
+			}
+			rule_done(r, &txt);
+		}
+	}
+}
+
+static void
+emit_jump(struct ir_table *t, const char *chain, const char *to)
+{
+	struct strbuf	 txt;
+	struct ir_rule	*r = rule_new(t, chain, &txt);
+
+	e_verdict(r, NFT_JUMP, to);
+	strbuf_addf(&txt, "jump %s", to);
+	rule_done(r, &txt);
+}
+
+static void
+emit_inet_base(struct compiler *c)
+{
+	struct ir_table	*t = c->in;
+
+	set_new(t, "addrs4", IR_TYPE_IPV4, 4, 0);
+	set_new(t, "addrs6", IR_TYPE_IPV6, 16, 0);
+	vmap_new(t, "in4", IR_TYPE_IPV4, 4);
+	vmap_new(t, "in6", IR_TYPE_IPV6, 16);
+	vmap_new(t, "eg4", IR_TYPE_IPV4, 4);
+	vmap_new(t, "eg6", IR_TYPE_IPV6, 16);
+	base_chain(t, "forward", NF_INET_FORWARD, COMPILE_PRIO_INET);
+	base_chain(t, "input", NF_INET_LOCAL_IN, COMPILE_PRIO_INET);
+	base_chain(t, "output", NF_INET_LOCAL_OUT, COMPILE_PRIO_INET);
+	emit_identity(c);
+
+	emit_established(t, "forward");
+	emit_jump(t, "forward", "identity");
+	emit_dispatch(t, "forward", POL_EGRESS);
+	emit_dispatch(t, "forward", POL_INGRESS);
+
+	emit_established(t, "input");
+	emit_jump(t, "input", "identity");
+	emit_dispatch(t, "input", POL_EGRESS);
+
+	emit_established(t, "output");
+	emit_dispatch(t, "output", POL_INGRESS);
+}
+
+/* ---- the bridge port guard ---- */
+
+#define CONCAT2(a, b)		(((a) << IR_TYPE_BITS) | (b))
+#define CONCAT3(a, b, c)	((CONCAT2(a, b) << IR_TYPE_BITS) | (c))
+
+static struct ir_set *
+concat_set(struct ir_table *t, const char *name, uint32_t type,
+    const uint8_t *lens, int n)
+{
+	struct ir_set	*s = ir_set_add(t, name);
+	int		 i;
+
+	s->key_type = type;
+	s->flags = NFT_SET_CONCAT;
+	s->nfields = (uint8_t)n;
+	for (i = 0; i < n; i++) {
+		s->field_len[i] = lens[i];
+		s->key_len += (lens[i] + 3u) & ~3u;
+	}
+	return s;
+}
+
+/* Appends one field to a concatenated key, padded to 4 bytes. */
+static size_t
+key_put(uint8_t *key, size_t off, const void *v, size_t len)
+{
+	memcpy(key + off, v, len);
+	return off + ((len + 3) & ~(size_t)3);
+}
+
+static void
+guard_add_port(struct compiler *c, const struct endpoint *ep)
+{
+	char		 ifn[IF_NAMESIZE] = { 0 };
+	struct ir_elem	*e;
+	size_t		 off;
+
+	strlcpy_bh(ifn, ep->veth, sizeof(ifn));
+	e = ir_elem_add(ir_set_find(c->br, "ports"));
+	memcpy(e->key, ifn, IF_NAMESIZE);
+	if (!ep->has_mac)
+		return;
+	e = ir_elem_add(ir_set_find(c->br, "port_mac"));
+	off = key_put(e->key, 0, ifn, IF_NAMESIZE);
+	key_put(e->key, off, ep->mac, 6);
+	if (ep->has_ip4) {
+		e = ir_elem_add(ir_set_find(c->br, "port_ip4"));
+		off = key_put(e->key, 0, ifn, IF_NAMESIZE);
+		off = key_put(e->key, off, ep->mac, 6);
+		key_put(e->key, off, &ep->ip4, 4);
+	}
+	if (ep->has_ip6) {
+		e = ir_elem_add(ir_set_find(c->br, "port_ip6"));
+		off = key_put(e->key, 0, ifn, IF_NAMESIZE);
+		off = key_put(e->key, off, ep->mac, 6);
+		key_put(e->key, off, &ep->ip6, 16);
+	}
+}
+
+static void
+e_ethertype(struct ir_rule *r, struct strbuf *t, uint16_t type,
+    const char *name)
+{
+	uint16_t	be = htons(type);
+
+	e_payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2, REG0);
+	e_cmp(r, NFT_CMP_EQ, REG0, &be, 2);
+	strbuf_addf(t, "ether type %s ", name);
+}
+
+/* Loads iifname . <ll or nh field> [. field] into consecutive registers. */
+static void
+e_port_key(struct ir_rule *r, uint32_t macbase, uint32_t macoff,
+    uint32_t abase, uint32_t aoff, uint32_t alen)
+{
+	e_meta(r, NFT_META_IIFNAME, REG0);
+	e_payload(r, macbase, macoff, 6, REG0 + 4);
+	if (alen)
+		e_payload(r, abase, aoff, alen, REG0 + 6);
+}
+
+static void
+emit_guard_rule(struct compiler *c, const char *what)
+{
+	struct strbuf	 t;
+	struct ir_rule	*r = rule_new(c->br, "guard", &t);
+	uint32_t	 bit = c->opts->mark_bit;
+
+	if (strcmp(what, "arp") == 0) {
+		e_ethertype(r, &t, ETH_P_ARP_BE, "arp");
+		/* Sender hardware and protocol address of the ARP body. */
+		e_port_key(r, NFT_PAYLOAD_NETWORK_HEADER, 8,
+		    NFT_PAYLOAD_NETWORK_HEADER, 14, 4);
+		e_lookup(r, "port_ip4", REG0, 0);
+		e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6, 0, 0, 0);
+		e_lookup(r, "port_mac", REG0, 0);
+		strbuf_addstr(&t, "iifname . arp saddr ether . arp saddr ip "
+		    "@port_ip4 iifname . ether saddr @port_mac accept");
+	} else {
+		int v6 = strcmp(what, "ip6") == 0;
+
+		e_ethertype(r, &t, v6 ? ETH_P_IPV6_BE : ETH_P_IP_BE, what);
+		e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6,
+		    NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4);
+		e_lookup(r, v6 ? "port_ip6" : "port_ip4", REG0, 0);
+		e_meta(r, NFT_META_MARK, REG0);
+		e_bitwise32(r, REG0, ~bit, bit);
+		{
+			struct ir_expr *e = ir_expr_add(r, IR_META_SET);
+
+			e->u.meta.key = NFT_META_MARK;
+			e->u.meta.reg = REG0;
+		}
+		strbuf_addf(&t, "iifname . ether saddr . %s saddr @%s "
+		    "meta mark set meta mark | 0x%08x ", what,
+		    v6 ? "port_ip6" : "port_ip4", bit);
+	}
+	e_verdict(r, NF_ACCEPT, NULL);
+	if (strcmp(what, "arp") != 0)
+		strbuf_addstr(&t, "accept");
+	rule_done(r, &t);
+}
+
+/*
+ * IPv6 link-local and unspecified sources (neighbour discovery, DAD) carry
+ * no identity: they pass when the MAC is the port's, without our mark.
+ */
+static void
+emit_guard_ll6(struct compiler *c)
+{
+	struct strbuf	 t;
+	struct ir_rule	*r = rule_new(c->br, "guard", &t);
+	uint8_t		 fe80[2] = { 0xfe, 0x80 }, m[2] = { 0xff, 0xc0 };
+	struct ir_expr	*e;
+
+	e_ethertype(r, &t, ETH_P_IPV6_BE, "ip6");
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 2, REG0);
+	e = ir_expr_add(r, IR_BITWISE);
+	e->u.bitwise.sreg = e->u.bitwise.dreg = REG0;
+	e->u.bitwise.len = 2;
+	memcpy(e->u.bitwise.mask, m, 2);
+	e_cmp(r, NFT_CMP_EQ, REG0, fe80, 2);
+	e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6, 0, 0, 0);
+	e_lookup(r, "port_mac", REG0, 0);
+	e_verdict(r, NF_ACCEPT, NULL);
+	strbuf_addstr(&t, "ip6 saddr fe80::/10 iifname . ether saddr "
+	    "@port_mac accept");
+	rule_done(r, &t);
+
+	r = rule_new(c->br, "guard", &t);
+	e_ethertype(r, &t, ETH_P_IPV6_BE, "ip6");
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, REG0);
+	e_cmp(r, NFT_CMP_EQ, REG0, &in6addr_any, 16);
+	e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6, 0, 0, 0);
+	e_lookup(r, "port_mac", REG0, 0);
+	e_verdict(r, NF_ACCEPT, NULL);
+	strbuf_addstr(&t, "ip6 saddr :: iifname . ether saddr @port_mac "
+	    "accept");
+	rule_done(r, &t);
+}
+
+static void
+emit_bridge(struct compiler *c)
+{
+	static const uint8_t l_mac[] = { IF_NAMESIZE, 6 };
+	static const uint8_t l_ip4[] = { IF_NAMESIZE, 6, 4 };
+	static const uint8_t l_ip6[] = { IF_NAMESIZE, 6, 16 };
+	struct strbuf	 t;
+	struct ir_rule	*r;
+	struct ir_table	*br = c->br;
+	char		 prefix[IR_PREFIXMAX];
+
+	set_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
+	concat_set(br, "port_mac", CONCAT2(IR_TYPE_IFNAME, IR_TYPE_ETHER),
+	    l_mac, 2);
+	concat_set(br, "port_ip4", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
+	    IR_TYPE_IPV4), l_ip4, 3);
+	concat_set(br, "port_ip6", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
+	    IR_TYPE_IPV6), l_ip6, 3);
+	base_chain(br, "prerouting", NF_BR_PRE_ROUTING, COMPILE_PRIO_BRIDGE);
+	ir_chain_add(br, "guard");
+
+	/* Nothing arrives carrying our bit: only the guard may set it. */
+	r = rule_new(br, "prerouting", &t);
+	e_meta(r, NFT_META_MARK, REG0);
+	e_bitwise32(r, REG0, ~c->opts->mark_bit, 0);
+	{
+		struct ir_expr *e = ir_expr_add(r, IR_META_SET);
+
+		e->u.meta.key = NFT_META_MARK;
+		e->u.meta.reg = REG0;
+	}
+	strbuf_addf(&t, "meta mark set meta mark & 0x%08x",
+	    ~c->opts->mark_bit);
+	rule_done(r, &t);
+	r = rule_new(br, "prerouting", &t);
+	e_meta(r, NFT_META_IIFNAME, REG0);
+	e_lookup(r, "ports", REG0, 0);
+	e_verdict(r, NFT_GOTO, "guard");
+	strbuf_addstr(&t, "iifname @ports goto guard");
+	rule_done(r, &t);
+
+	emit_guard_rule(c, "arp");
+	emit_guard_rule(c, "ip");
+	emit_guard_rule(c, "ip6");
+	emit_guard_ll6(c);
+	snprintf(prefix, sizeof(prefix), "bh|S|E|*|port-guard");
+	r = rule_new(br, "guard", &t);
+	e_limit_log(c, r, prefix);
+	strbuf_addf(&t, "limit rate %u/second burst %u packets log group %u "
+	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
+	    c->opts->nflog_group, prefix);
+	rule_done(r, &t);
+	r = rule_new(br, "guard", &t);
+	e_counter(r);
+	e_verdict(r, NF_DROP, NULL);
+	strbuf_addstr(&t, "counter drop");
+	rule_done(r, &t);
+}
+
+/* ---- the whole ruleset ---- */
+
+static int
+container_guarded(const struct container *ct, size_t i)
+{
+	return ct->eps[i].veth[0] != '\0';
+}
+
+static void
+emit_addresses(struct compiler *c, const struct container *ct, int managed)
+{
+	size_t	i;
+
+	for (i = 0; i < ct->neps; i++) {
+		const struct endpoint *ep = &ct->eps[i];
+
+		if (container_guarded(ct, i))
+			guard_add_port(c, ep);
+		/*
+		 * A selected container's address is claimed even before its
+		 * veth is known: unverified traffic from it is dropped
+		 * (fail closed).  Unselected containers without a guarded
+		 * port are left alone.
+		 */
+		if (!managed && !container_guarded(ct, i))
+			continue;
+		if (ep->has_ip4)
+			memcpy(ir_elem_add(ir_set_find(c->in, "addrs4"))->key,
+			    &ep->ip4, 4);
+		if (ep->has_ip6)
+			memcpy(ir_elem_add(ir_set_find(c->in, "addrs6"))->key,
+			    &ep->ip6, 16);
+	}
+}
+
+static void
+compile_rule_sets(struct compiler *c)
+{
+	int	dir;
+	size_t	pi, ri, total;
+
+	for (dir = 0; dir < POL_NDIRS; dir++) {
+		c->setbase[dir] = xcalloc(c->ps->n + 1, sizeof(size_t));
+		for (total = 0, pi = 0; pi < c->ps->n; pi++) {
+			c->setbase[dir][pi] = total;
+			total += c->ps->v[pi]->nrules[dir];
+		}
+		c->sets[dir] = xcalloc(total + 1, sizeof(struct rule_sets));
+		for (pi = 0; pi < c->ps->n; pi++)
+			for (ri = 0; ri < c->ps->v[pi]->nrules[dir]; ri++)
+				rule_sets_make(c, &c->sets[dir][c->setbase[dir][pi] + ri],
+				    pi, dir, ri, &c->ps->v[pi]->rules[dir][ri]);
+	}
+}
+
+struct ir_ruleset *
+compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
+    const struct compile_opts *opts)
+{
+	struct ir_ruleset	*rs = ir_ruleset_new();
+	struct compiler		 c;
+	const struct container	*ct;
+	int			 dir;
+
+	memset(&c, 0, sizeof(c));
+	c.ps = ps;
+	c.inv = inv;
+	c.opts = opts;
+	ir_table_add(rs, COMPILE_TABLE, NFPROTO_BRIDGE);
+	ir_table_add(rs, COMPILE_TABLE, NFPROTO_INET);
+	c.br = &rs->tables[0];
+	c.in = &rs->tables[1];
+	emit_bridge(&c);
+	emit_inet_base(&c);
+	compile_rule_sets(&c);
+	TAILQ_FOREACH(ct, &inv->containers, entry) {
+		int managed = compile_selects(ps, ct, POL_INGRESS) ||
+		    compile_selects(ps, ct, POL_EGRESS);
+
+		emit_addresses(&c, ct, managed);
+		if (managed)
+			emit_container(&c, ct);
+	}
+	for (dir = 0; dir < POL_NDIRS; dir++) {
+		free(c.sets[dir]);
+		free(c.setbase[dir]);
+	}
+	return rs;
+}

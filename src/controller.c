@@ -1,0 +1,545 @@
+/*
+ * controller.c: keeps the inventory in step with Docker and the links,
+ * keeps the last good policies, and converges the kernel to the desired
+ * state (compile.c -> nft.c) in one transaction per round of changes.
+ *
+ * Every Docker event is answered the same way: inspect the container and
+ * put what is true now into the inventory (or remove it when it no longer
+ * runs).  That makes events idempotent, order-insensitive and safe to
+ * replay, so a reconnection simply lists everything again.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "controller.h"
+#include "docker.h"
+#include "errlist.h"
+#include "ir.h"
+#include "link.h"
+#include "log.h"
+#include "nft.h"
+#include "policy.h"
+#include "selector.h"
+#include "util.h"
+
+#define RETRY_MS	500
+#define BACKOFF_MAX_MS	10000
+
+static void
+now_plus(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Milliseconds until ts; 0 when past, -1 when ts is unset. */
+static int
+ms_until(const struct timespec *ts)
+{
+	struct timespec	now;
+	long long	ms;
+
+	if (ts->tv_sec == 0 && ts->tv_nsec == 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (ts->tv_sec - now.tv_sec) * 1000LL +
+	    (ts->tv_nsec - now.tv_nsec) / 1000000LL;
+	return ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms);
+}
+
+void
+controller_init(struct controller *ctl, const char *rules_dir,
+    const char *docker_socket, const struct compile_opts *copts)
+{
+	char	*errs = NULL;
+
+	memset(ctl, 0, sizeof(*ctl));
+	inventory_init(&ctl->inv);
+	ctl->rules_dir = xstrdup(rules_dir);
+	ctl->copts = *copts;
+	ctl->started = time(NULL);
+	ctl->backoff_ms = RETRY_MS;
+	if ((ctl->docker = docker_new(docker_socket)) == NULL)
+		fatalx("cannot create the docker client");
+	if ((ctl->link = link_new()) == NULL)
+		fatalx("cannot open the netlink route socket");
+	if ((ctl->nft = nft_new()) == NULL)
+		fatalx("cannot open the nftables netlink socket");
+	/*
+	 * Bad rules at startup: exit and let whatever ruleset the kernel
+	 * holds (from our last run) keep protecting the host.
+	 */
+	if (controller_reload(ctl, &errs) == -1)
+		fatalx("rules in %s refused, the kernel keeps its current "
+		    "ruleset:\n%s", rules_dir, errs);
+	ctl->resync = 1;
+}
+
+void
+controller_release(struct controller *ctl)
+{
+	docker_free(ctl->docker);
+	link_free(ctl->link);
+	nft_free(ctl->nft);
+	inventory_release(&ctl->inv);
+	policy_set_free(ctl->ps);
+	free(ctl->nets);
+	free(ctl->rules_dir);
+}
+
+/* ---- inventory ---- */
+
+static const char *
+controller_bridge(struct controller *ctl, const char *netid)
+{
+	struct netcache	*nc;
+	size_t		 i;
+	char		 br[16];
+
+	for (i = 0; i < ctl->nnets; i++)
+		if (strcmp(ctl->nets[i].id, netid) == 0)
+			return ctl->nets[i].bridge;
+	if (docker_network_bridge(ctl->docker, netid, br, sizeof(br)) != 0)
+		br[0] = '\0';	/* not a bridge network (host, macvlan, ...) */
+	ctl->nets = xreallocarray(ctl->nets, ctl->nnets + 1, sizeof(*ctl->nets));
+	nc = &ctl->nets[ctl->nnets++];
+	strlcpy_bh(nc->id, netid, sizeof(nc->id));
+	strlcpy_bh(nc->bridge, br, sizeof(nc->bridge));
+	return nc->bridge;
+}
+
+/*
+ * Fills bridge and veth of each endpoint.  Returns the number of bridge
+ * endpoints whose veth could not be found (yet).
+ */
+static int
+controller_resolve(struct controller *ctl, struct container *ct)
+{
+	struct link_veth	veths[16];
+	int			n = 0, missing = 0;
+	size_t			i;
+	int			j;
+
+	for (i = 0; i < ct->neps; i++) {
+		const char *br = controller_bridge(ctl, ct->eps[i].network_id);
+
+		strlcpy_bh(ct->eps[i].bridge, br, sizeof(ct->eps[i].bridge));
+	}
+	if (ct->sandbox_key && ct->sandbox_key[0])
+		n = link_find_veths(ctl->link, ct->sandbox_key, veths,
+		    ARRAY_SIZE(veths));
+	for (i = 0; i < ct->neps; i++) {
+		struct endpoint *ep = &ct->eps[i];
+
+		if (ep->bridge[0] == '\0')
+			continue;
+		for (j = 0; j < n; j++) {
+			if (strcmp(veths[j].master, ep->bridge) != 0)
+				continue;
+			strlcpy_bh(ep->veth, veths[j].name, sizeof(ep->veth));
+			ep->veth_ifindex = veths[j].ifindex;
+		}
+		if (ep->veth[0] == '\0')
+			missing++;
+	}
+	return missing;
+}
+
+/* Puts what Docker says of id now into the inventory. */
+static void
+controller_refresh(struct controller *ctl, const char *id)
+{
+	struct container	*ct = NULL;
+	int			 rc;
+
+	rc = docker_inspect(ctl->docker, id, &ct);
+	if (rc == -1) {
+		log_warnx("inspect container %.12s failed; resynchronising", id);
+		ctl->resync = 1;
+		return;
+	}
+	if (rc == 1 || !ct->running) {
+		if (inventory_del(&ctl->inv, id) == 0) {
+			log_info("container %.12s gone", id);
+			ctl->dirty = 1;
+		}
+		container_free(ct);
+		return;
+	}
+	if (controller_resolve(ctl, ct) > 0) {
+		log_debug("container %s: veth not found yet", ct->name);
+		ctl->pending = 1;
+		now_plus(&ctl->next_retry, RETRY_MS);
+	}
+	log_info("container %s (%.12s) known", ct->name, ct->id);
+	inventory_put(&ctl->inv, ct);
+	ctl->dirty = 1;
+}
+
+/* Rebuilds the inventory from a full listing (start, reconnection). */
+static int
+controller_sync(struct controller *ctl)
+{
+	struct container	*ct, *tmp;
+	char			**ids = NULL;
+	int			 n, i;
+
+	if ((n = docker_list_running(ctl->docker, &ids)) == -1)
+		return -1;
+	/* Forget containers that stopped while we were not listening. */
+	for (ct = TAILQ_FIRST(&ctl->inv.containers); ct; ct = tmp) {
+		tmp = TAILQ_NEXT(ct, entry);
+		for (i = 0; i < n; i++)
+			if (strcmp(ids[i], ct->id) == 0)
+				break;
+		if (i == n)
+			inventory_del(&ctl->inv, ct->id);
+	}
+	for (i = 0; i < n; i++) {
+		controller_refresh(ctl, ids[i]);
+		free(ids[i]);
+	}
+	free(ids);
+	ctl->dirty = 1;
+	log_info("inventory synchronised: %zu containers", ctl->inv.n);
+	return 0;
+}
+
+void
+controller_docker_tick(struct controller *ctl)
+{
+	if (docker_events_alive(ctl->docker) && !ctl->resync)
+		return;
+	if (ms_until(&ctl->next_connect) > 0)
+		return;
+	docker_events_stop(ctl->docker);
+	/* Follow events first: whatever happens during the listing is replayed. */
+	if (docker_events_start(ctl->docker, controller_on_event, ctl) == -1 ||
+	    controller_sync(ctl) == -1) {
+		log_warnx("docker engine at %s unavailable; retrying in %d ms",
+		    docker_socket_path(ctl->docker), ctl->backoff_ms);
+		docker_events_stop(ctl->docker);
+		now_plus(&ctl->next_connect, ctl->backoff_ms);
+		ctl->backoff_ms = ctl->backoff_ms * 2 > BACKOFF_MAX_MS ?
+		    BACKOFF_MAX_MS : ctl->backoff_ms * 2;
+		return;
+	}
+	ctl->resync = 0;
+	ctl->backoff_ms = RETRY_MS;
+	memset(&ctl->next_connect, 0, sizeof(ctl->next_connect));
+}
+
+void
+controller_on_event(const struct docker_event *ev, void *arg)
+{
+	struct controller	*ctl = arg;
+
+	if (ev->kind == DOCKER_EV_OTHER || ev->container_id[0] == '\0')
+		return;
+	log_debug("docker event %s %s %.12s", ev->type, ev->action,
+	    ev->container_id);
+	controller_refresh(ctl, ev->container_id);
+}
+
+void
+controller_on_links(struct controller *ctl)
+{
+	struct container	*ct;
+	int			 missing = 0;
+
+	if (!ctl->pending)
+		return;
+	TAILQ_FOREACH(ct, &ctl->inv.containers, entry) {
+		size_t	i;
+		int	had = 0;
+
+		for (i = 0; i < ct->neps; i++)
+			had += ct->eps[i].bridge[0] && !ct->eps[i].veth[0];
+		if (had == 0)
+			continue;
+		missing += controller_resolve(ctl, ct);
+		ctl->dirty = 1;
+	}
+	ctl->pending = missing > 0;
+	if (ctl->pending)
+		now_plus(&ctl->next_retry, RETRY_MS);
+}
+
+/* ---- policies and the kernel ---- */
+
+int
+controller_apply(struct controller *ctl)
+{
+	struct ir_ruleset	*rs;
+	struct timespec		 t0, t1;
+	char			 err[900];
+	int			 rc;
+
+	if (!ctl->dirty)
+		return 0;
+	if (ctl->apply_failed && ms_until(&ctl->next_retry) > 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rs = compile_ruleset(ctl->ps, &ctl->inv, &ctl->copts);
+	rc = nft_apply(ctl->nft, rs, err, sizeof(err));
+	ir_ruleset_free(rs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ctl->last_apply_ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (rc == -1) {
+		ctl->apply_failures++;
+		ctl->apply_failed = 1;
+		snprintf(ctl->last_error, sizeof(ctl->last_error),
+		    "apply ruleset: %s", err);
+		log_warnx("apply ruleset failed, kernel keeps the previous "
+		    "one: %s", err);
+		now_plus(&ctl->next_retry, RETRY_MS * 2);
+		return -1;
+	}
+	ctl->applies++;
+	ctl->dirty = 0;
+	ctl->apply_failed = 0;
+	log_debug("ruleset applied in %.1f ms", ctl->last_apply_ms);
+	return 0;
+}
+
+int
+controller_reload(struct controller *ctl, char **errs)
+{
+	struct policy_set	*ps = NULL, *old = ctl->ps;
+	struct errlist		 el;
+
+	*errs = NULL;
+	errlist_init(&el);
+	if (policy_load_dir(ctl->rules_dir, &ps, &el) == -1) {
+		*errs = errlist_join(&el);
+		errlist_release(&el);
+		log_warnx("reload refused, previous rules stay in force:\n%s",
+		    *errs);
+		return -1;
+	}
+	errlist_release(&el);
+	ps->generation = ctl->generation + 1;
+	ctl->ps = ps;
+	if (old == NULL) {
+		/* Startup: the first apply waits for the inventory. */
+		ctl->generation = ps->generation;
+		log_info("loaded %zu policies from %s", ps->n, ctl->rules_dir);
+		return 0;
+	}
+	ctl->dirty = 1;
+	ctl->apply_failed = 0;	/* an operator's reload is answered now */
+	if (controller_apply(ctl) == -1) {
+		ctl->ps = old;
+		policy_set_free(ps);
+		*errs = xstrdup(ctl->last_error);
+		ctl->dirty = 1;
+		return -1;
+	}
+	policy_set_free(old);
+	ctl->generation = ps->generation;
+	log_info("reloaded %zu policies from %s (generation %lu)", ps->n,
+	    ctl->rules_dir, ctl->generation);
+	return 0;
+}
+
+int
+controller_timeout(const struct controller *ctl)
+{
+	int	t = -1, r;
+
+	if (ctl->pending || ctl->dirty)
+		t = ms_until(&ctl->next_retry);
+	if (!docker_events_alive(ctl->docker) || ctl->resync) {
+		r = ms_until(&ctl->next_connect);
+		if (r < 0)
+			r = 0;
+		t = t < 0 || r < t ? r : t;
+	}
+	return t < 0 ? 1000 : t;
+}
+
+/* ---- control socket answers ---- */
+
+static json_t *
+controller_policies_for(const struct controller *ctl,
+    const struct container *ct, int dir)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < ctl->ps->n; i++) {
+		const struct policy *p = ctl->ps->v[i];
+
+		if ((p->types & (1u << dir)) &&
+		    selector_match(p->selector, &ct->labels))
+			json_array_append_new(a, json_string(p->name));
+	}
+	return a;
+}
+
+static json_t *
+controller_endpoint_json(const struct endpoint *ep)
+{
+	char	 a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], mac[18];
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "network", json_string(ep->network_name));
+	json_object_set_new(o, "bridge", json_string(ep->bridge));
+	json_object_set_new(o, "veth", json_string(ep->veth));
+	if (ep->has_ip4)
+		json_object_set_new(o, "ipv4", json_string(
+		    inet_ntop(AF_INET, &ep->ip4, a4, sizeof(a4))));
+	if (ep->has_ip6)
+		json_object_set_new(o, "ipv6", json_string(
+		    inet_ntop(AF_INET6, &ep->ip6, a6, sizeof(a6))));
+	if (ep->has_mac) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		    ep->mac[0], ep->mac[1], ep->mac[2], ep->mac[3], ep->mac[4],
+		    ep->mac[5]);
+		json_object_set_new(o, "mac", json_string(mac));
+	}
+	return o;
+}
+
+static json_t *
+controller_container_json(const struct controller *ctl,
+    const struct container *ct)
+{
+	json_t	*o = json_object(), *labels = json_object(), *eps = json_array();
+	size_t	 i;
+
+	json_object_set_new(o, "id", json_string(ct->id));
+	json_object_set_new(o, "name", json_string(ct->name ? ct->name : ""));
+	for (i = 0; i < ct->labels.n; i++)
+		json_object_set_new(labels, ct->labels.v[i].key,
+		    json_string(ct->labels.v[i].value));
+	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "network_mode",
+	    json_string(ct->network_mode ? ct->network_mode : ""));
+	for (i = 0; i < ct->neps; i++)
+		json_array_append_new(eps, controller_endpoint_json(&ct->eps[i]));
+	json_object_set_new(o, "endpoints", eps);
+	json_object_set_new(o, "ingress",
+	    controller_policies_for(ctl, ct, POL_INGRESS));
+	json_object_set_new(o, "egress",
+	    controller_policies_for(ctl, ct, POL_EGRESS));
+	return o;
+}
+
+static json_t *
+controller_status(const struct controller *ctl)
+{
+	json_t			*o = json_object(), *cts = json_array();
+	const struct container	*ct;
+
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "version", json_string(BULKHEAD_VERSION));
+	json_object_set_new(o, "uptime_s",
+	    json_integer((json_int_t)(time(NULL) - ctl->started)));
+	json_object_set_new(o, "rules_dir", json_string(ctl->rules_dir));
+	json_object_set_new(o, "generation",
+	    json_integer((json_int_t)ctl->generation));
+	json_object_set_new(o, "policies", json_integer((json_int_t)ctl->ps->n));
+	json_object_set_new(o, "applies", json_integer((json_int_t)ctl->applies));
+	json_object_set_new(o, "apply_failures",
+	    json_integer((json_int_t)ctl->apply_failures));
+	json_object_set_new(o, "last_apply_ms", json_real(ctl->last_apply_ms));
+	json_object_set_new(o, "last_error", json_string(ctl->last_error));
+	json_object_set_new(o, "in_sync", json_boolean(!ctl->dirty));
+	json_object_set_new(o, "docker_connected",
+	    json_boolean(docker_events_alive(ctl->docker)));
+	json_object_set_new(o, "nflog_group",
+	    json_integer(ctl->copts.nflog_group));
+	TAILQ_FOREACH(ct, &ctl->inv.containers, entry)
+		json_array_append_new(cts, controller_container_json(ctl, ct));
+	json_object_set_new(o, "containers", cts);
+	return o;
+}
+
+static json_t *
+controller_plan(const struct controller *ctl)
+{
+	struct ir_ruleset	*rs = compile_ruleset(ctl->ps, &ctl->inv,
+				    &ctl->copts);
+	struct strbuf		 sb;
+	json_t			*o = json_object();
+
+	strbuf_init(&sb);
+	ir_print(rs, &sb);
+	ir_ruleset_free(rs);
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "ruleset", json_string(sb.buf ? sb.buf : ""));
+	strbuf_release(&sb);
+	return o;
+}
+
+static json_t *
+controller_error(const char *msg)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "ok", json_false());
+	json_object_set_new(o, "error", json_string(msg));
+	return o;
+}
+
+static json_t *
+controller_dispatch(struct controller *ctl, const char *cmd)
+{
+	char	*errs = NULL;
+	json_t	*o;
+
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "containers") == 0)
+		return controller_status(ctl);
+	if (strcmp(cmd, "plan") == 0)
+		return controller_plan(ctl);
+	if (strcmp(cmd, "reload") != 0)
+		return controller_error("unknown command");
+	if (controller_reload(ctl, &errs) == -1) {
+		o = controller_error(errs);
+		free(errs);
+		return o;
+	}
+	o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "generation",
+	    json_integer((json_int_t)ctl->generation));
+	json_object_set_new(o, "policies", json_integer((json_int_t)ctl->ps->n));
+	json_object_set_new(o, "apply_ms", json_real(ctl->last_apply_ms));
+	return o;
+}
+
+char *
+controller_handle(const char *request, void *arg)
+{
+	struct controller	*ctl = arg;
+	json_error_t		 jerr;
+	json_t			*req, *ans;
+	const char		*cmd;
+	char			*out;
+
+	req = json_loads(request, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL || !json_is_string(json_object_get(req, "cmd"))) {
+		ans = controller_error("bad request: expected {\"cmd\": ...}");
+	} else {
+		cmd = json_string_value(json_object_get(req, "cmd"));
+		log_debug("control request %s", cmd);
+		ans = controller_dispatch(ctl, cmd);
+	}
+	json_decref(req);
+	out = json_dumps(ans, JSON_COMPACT);
+	json_decref(ans);
+	if (out == NULL)
+		fatalx("json_dumps failed");
+	return out;
+}
