@@ -17,8 +17,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 # Pure modules: libc and jansson only; unit-tested without root.
 COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
-PURE	 = src/selector.c src/jsonloc.c src/policy.c src/inventory.c \
-	   src/docker_parse.c src/ir.c src/compile.c src/control_proto.c
+LANG	 = src/selector.c src/jsonloc.c src/policy.c src/evaluate.c
+PURE	 = $(LANG) src/inventory.c src/docker_parse.c src/ir.c src/compile.c \
+	   src/control_proto.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/bulkheadd.c
@@ -27,7 +28,7 @@ CAPTURE	 = tools/nflog.c tools/capture.c
 
 LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl)
 LIBS_CLI	= $(shell pkg-config --libs jansson)
-LIBS_CAPTURE	= $(shell pkg-config --libs jansson libpcap)
+LIBS_CAPTURE	= $(shell pkg-config --libs libpcap)
 LIBS_UNIT	= $(shell pkg-config --libs jansson cmocka)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -41,10 +42,10 @@ $(B)/obj/%.o: %.c $(wildcard include/*.h)
 $(B)/bulkheadd: $(call obj,$(COMMON) $(PURE) $(DAEMON))
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
 
-$(B)/bulkhead: $(call obj,$(COMMON) src/control_proto.c $(CLI))
+$(B)/bulkhead: $(call obj,$(COMMON) $(LANG) src/control_proto.c $(CLI))
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CLI) $(LDFLAGS)
 
-$(B)/bulkhead-capture: $(call obj,$(COMMON) src/control_proto.c $(CAPTURE))
+$(B)/bulkhead-capture: $(call obj,$(COMMON) $(CAPTURE))
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CAPTURE) $(LDFLAGS)
 
 # ---- unit tests (cmocka, no root) ----
@@ -56,6 +57,17 @@ $(B)/tests/test_%: tests/unit/test_%.c $(call obj,$(COMMON) $(PURE) tools/nflog.
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $^ $(LIBS_UNIT) $(LDFLAGS)
 
 unit-bins: $(UNIT_BINS)
+
+# ---- end-to-end test programs (root, real kernel, real Docker) ----
+E2E_TESTS = $(patsubst tests/e2e/%.c,%,$(wildcard tests/e2e/*_test.c))
+E2E_BINS  = $(addprefix $(B)/e2e/,$(E2E_TESTS))
+E2E_OBJS  = $(COMMON) $(PURE) src/docker.c src/link.c src/nft.c
+
+$(B)/e2e/%: tests/e2e/%.c $(call obj,$(E2E_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
+
+e2e-bins: $(E2E_BINS)
 
 unit: unit-bins
 	@tests/run-unit.sh $(B)/tests $(UNIT_TESTS)
@@ -76,11 +88,11 @@ run: deps all
 	$(B)/bulkheadd --rules rules --foreground
 
 check: deps
-	$(MAKE) all unit-bins
+	$(MAKE) all unit-bins e2e-bins
 	$(MAKE) asan
 	@tests/run-all.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all unit unit-bins asan deps run check clean
+.PHONY: all unit unit-bins e2e-bins asan deps run check clean

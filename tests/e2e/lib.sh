@@ -1,0 +1,55 @@
+# lib.sh: helpers shared by the end-to-end tests (sourced, bash).
+# Each test prints "PASS name" or "FAIL name: why" lines; the runner
+# counts them.  A test script exits non-zero when any check failed.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=${B:-$ROOT/build}
+IMAGE=bulkhead-test:latest
+TLABEL=bulkhead.test=1
+npass=0
+nfail=0
+
+pass() { echo "PASS $*"; npass=$((npass + 1)); }
+fail() { echo "FAIL $*"; nfail=$((nfail + 1)); }
+check() { # check NAME COMMAND...: passes when the command succeeds
+	local name=$1; shift
+	if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name"; fi
+}
+finish() {
+	echo "# $(basename "$0"): $npass passed, $nfail failed"
+	[ "$nfail" -eq 0 ]
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		fail "$(basename "$0"): must run as root (real nftables and Docker)"
+		finish
+		exit 1
+	fi
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s.
+wait_for() {
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -gt "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# run_ctr NAME LABEL CMD...: a test container on the default bridge.
+run_ctr() {
+	local name=$1 label=$2; shift 2
+	docker rm -f "$name" >/dev/null 2>&1
+	docker run -d --name "$name" --label "$TLABEL" --label "$label" \
+		"$IMAGE" "$@" >/dev/null
+}
+
+ctr_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{print $1}'; }
+
+# tcp_reply FROM IP PORT: what a TCP server sends back (empty when blocked).
+tcp_reply() { docker exec "$1" nc -w 2 "$2" "$3" </dev/null 2>/dev/null; }
+
+cleanup_containers() {
+	docker ps -aq --filter "label=$TLABEL" | xargs -r docker rm -f >/dev/null 2>&1
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# mkimage.sh: builds the local test image bulkhead-test:latest from
+# Debian's busybox-static with `docker import` (no registry needed).
+set -e
+IMAGE=${1:-bulkhead-test:latest}
+docker image inspect "$IMAGE" >/dev/null 2>&1 && exit 0
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/tmp" "$root/etc"
+cp /bin/busybox "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list); do
+	[ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+tar -C "$root" -c . | docker import -c 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
+echo "mkimage: built $IMAGE"
