@@ -1,0 +1,340 @@
+/*
+ * test_compile.c: policies + inventory -> ir_ruleset, checked on the IR
+ * itself: which containers get chains and map entries, what the per-rule
+ * sets hold (merged intervals), the order of rules, log prefixes, and the
+ * port guard's elements.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compile.h"
+#include "errlist.h"
+#include "inventory.h"
+#include "ir.h"
+#include "policy.h"
+#include "util.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+static struct container *
+mkct(const char *id, const char *name, const char *labels, const char *ip,
+    const char *veth)
+{
+	struct container	*c = container_new();
+	char			*l = xstrdup(labels), *tok, *save = NULL;
+
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->name = xstrdup(name);
+	c->running = 1;
+	for (tok = strtok_r(l, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		*eq = '\0';
+		labelset_set(&c->labels, tok, eq + 1);
+	}
+	free(l);
+	c->eps = xcalloc(1, sizeof(*c->eps));
+	c->neps = 1;
+	snprintf(c->eps[0].network_name, sizeof(c->eps[0].network_name), "bridge");
+	snprintf(c->eps[0].bridge, sizeof(c->eps[0].bridge), "docker0");
+	snprintf(c->eps[0].veth, sizeof(c->eps[0].veth), "%s", veth);
+	inet_pton(AF_INET, ip, &c->eps[0].ip4);
+	c->eps[0].has_ip4 = 1;
+	c->eps[0].has_mac = 1;
+	c->eps[0].mac[0] = 0x02;
+	c->eps[0].mac[5] = (uint8_t)strlen(name);
+	return c;
+}
+
+static struct policy_set *
+load(const char *json)
+{
+	struct policy_set	*ps = policy_set_new();
+	struct errlist		 el;
+
+	errlist_init(&el);
+	if (policy_load_buffer(ps, "t.json", json, strlen(json), &el) ||
+	    policy_set_finish(ps, &el)) {
+		char *all = errlist_join(&el);
+
+		fail_msg("policy did not load: %s", all);
+	}
+	errlist_release(&el);
+	return ps;
+}
+
+static struct ir_table *
+table(struct ir_ruleset *rs, uint32_t family)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->ntables; i++)
+		if (rs->tables[i].family == family)
+			return &rs->tables[i];
+	return NULL;
+}
+
+static int
+has_chain(struct ir_table *t, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < t->nchains; i++)
+		if (strcmp(t->chains[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The texts of a chain's rules joined by newlines; caller frees. */
+static char *
+chain_text(struct ir_table *t, const char *chain)
+{
+	struct strbuf	sb;
+	size_t		i;
+
+	strbuf_init(&sb);
+	for (i = 0; i < t->nrules; i++)
+		if (strcmp(t->rules[i].chain, chain) == 0)
+			strbuf_addf(&sb, "%s\n", t->rules[i].text);
+	return strbuf_detach(&sb);
+}
+
+static const char *POLICY =
+    "[{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+    "\"metadata\":{\"name\":\"db-in\"},"
+    "\"spec\":{\"selector\":\"app == 'db'\",\"ingress\":["
+    "{\"action\":\"deny\",\"protocol\":\"tcp\",\"source\":{\"nets\":[\"10.9.0.0/16\"]}},"
+    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"source\":{\"selector\":\"app == 'api'\"},"
+    "\"destination\":{\"ports\":[5432, \"6000:6010\", 6005, 6011]}}]}},"
+    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+    "\"metadata\":{\"name\":\"db-out\"},"
+    "\"spec\":{\"selector\":\"app == 'db'\",\"types\":[\"egress\"],\"egress\":[]}}]";
+
+struct fixture {
+	struct policy_set	*ps;
+	struct inventory	 inv;
+	struct ir_ruleset	*rs;
+	struct compile_opts	 o;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = xcalloc(1, sizeof(*f));
+
+	f->ps = load(POLICY);
+	inventory_init(&f->inv);
+	inventory_put(&f->inv, mkct("aaaaaaaaaaaa0000", "db", "app=db",
+	    "172.17.0.2", "vethdb"));
+	inventory_put(&f->inv, mkct("bbbbbbbbbbbb0000", "api1", "app=api",
+	    "172.17.0.3", "vethapi1"));
+	inventory_put(&f->inv, mkct("cccccccccccc0000", "api2", "app=api",
+	    "172.17.0.4", "vethapi2"));
+	inventory_put(&f->inv, mkct("dddddddddddd0000", "web", "app=web",
+	    "172.17.0.9", "vethweb"));
+	compile_opts_default(&f->o);
+	f->rs = compile_ruleset(f->ps, &f->inv, &f->o);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	ir_ruleset_free(f->rs);
+	inventory_release(&f->inv);
+	policy_set_free(f->ps);
+	free(f);
+	return 0;
+}
+
+static void
+test_tables(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(f->rs->ntables, 2);
+	assert_non_null(table(f->rs, NFPROTO_BRIDGE));
+	assert_non_null(table(f->rs, NFPROTO_INET));
+	assert_string_equal(table(f->rs, NFPROTO_INET)->name, COMPILE_TABLE);
+}
+
+static void
+test_only_selected_get_chains(void **state)
+{
+	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
+
+	assert_true(has_chain(in, "in_aaaaaaaaaaaa"));
+	assert_true(has_chain(in, "eg_aaaaaaaaaaaa"));
+	assert_false(has_chain(in, "in_bbbbbbbbbbbb"));
+	assert_false(has_chain(in, "eg_dddddddddddd"));
+	/* One map entry per isolated address and direction. */
+	assert_int_equal(ir_set_find(in, "in4")->nelems, 1);
+	assert_int_equal(ir_set_find(in, "eg4")->nelems, 1);
+	assert_string_equal(ir_set_find(in, "in4")->elems[0].chain,
+	    "in_aaaaaaaaaaaa");
+	assert_int_equal(ir_set_find(in, "in4")->elems[0].verdict, NFT_JUMP);
+}
+
+static void
+test_rule_order_and_prefixes(void **state)
+{
+	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
+	char		*t = chain_text(in, "in_aaaaaaaaaaaa");
+	char		*deny = strstr(t, "prefix \"bh|D|I|0|db-in\"");
+	char		*allow = strstr(t, "@p0_i1_dport counter accept");
+	char		*dflt = strstr(t, "prefix \"bh|D|I|*|db-in\"");
+
+	assert_non_null(deny);
+	assert_non_null(allow);
+	assert_non_null(dflt);
+	assert_true(deny < allow && allow < dflt);
+	/* The drop is a rule of its own after the rate-limited log. */
+	assert_non_null(strstr(dflt, "\ncounter drop\n"));
+	free(t);
+	t = chain_text(in, "eg_aaaaaaaaaaaa");
+	assert_non_null(strstr(t, "bh|D|E|*|db-out"));
+	free(t);
+}
+
+static void
+test_peer_sets(void **state)
+{
+	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
+	struct ir_set	*src = ir_set_find(in, "p0_i1_saddr4");
+	struct ir_set	*ports = ir_set_find(in, "p0_i1_dport");
+	struct ir_set	*nets = ir_set_find(in, "p0_i0_saddr4");
+	uint8_t		 a3[4] = { 172, 17, 0, 3 }, a4[4] = { 172, 17, 0, 4 };
+
+	assert_non_null(src);
+	assert_true(src->flags & NFT_SET_INTERVAL);
+	/* api1 and api2 are adjacent addresses: merged into one range. */
+	assert_int_equal(src->nelems, 1);
+	assert_memory_equal(src->elems[0].key, a3, 4);
+	assert_memory_equal(src->elems[0].key_end, a4, 4);
+	/* 5432, 6000-6010, 6005 (inside), 6011 (adjacent): two ranges. */
+	assert_non_null(ports);
+	assert_int_equal(ports->nelems, 2);
+	assert_int_equal(ntohs(*(uint16_t *)ports->elems[1].key), 6000);
+	assert_int_equal(ntohs(*(uint16_t *)ports->elems[1].key_end), 6011);
+	/* A CIDR becomes one range. */
+	assert_non_null(nets);
+	assert_int_equal(nets->nelems, 1);
+	assert_int_equal(nets->elems[0].key[1], 9);
+	assert_int_equal(nets->elems[0].key_end[2], 255);
+	assert_int_equal(nets->elems[0].key_end[3], 255);
+	/* No IPv6 addresses: the v6 set exists and is empty. */
+	assert_int_equal(ir_set_find(in, "p0_i1_saddr6")->nelems, 0);
+}
+
+static void
+test_guard(void **state)
+{
+	struct fixture	*f = *state;
+	struct ir_table	*br = table(f->rs, NFPROTO_BRIDGE);
+	struct ir_table	*in = table(f->rs, NFPROTO_INET);
+	struct ir_set	*p4 = ir_set_find(br, "port_ip4");
+	uint8_t		 ip[4] = { 172, 17, 0, 9 };
+	size_t		 i;
+	int		 found = 0;
+
+	/* Every known container is guarded, selected or not. */
+	assert_int_equal(ir_set_find(br, "ports")->nelems, 4);
+	assert_int_equal(p4->nfields, 3);
+	assert_int_equal(p4->key_len, 16 + 8 + 4);
+	for (i = 0; i < p4->nelems; i++)
+		if (strcmp((char *)p4->elems[i].key, "vethweb") == 0 &&
+		    memcmp(p4->elems[i].key + 24, ip, 4) == 0)
+			found = 1;
+	assert_true(found);
+	assert_int_equal(ir_set_find(in, "addrs4")->nelems, 4);
+}
+
+static void
+test_unselected_without_veth_untouched(void **state)
+{
+	struct policy_set	*ps = load(POLICY);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs;
+
+	(void)state;
+	inventory_init(&inv);
+	/* Veth not found yet: the db is claimed (fail closed), web is not. */
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "db", "app=db",
+	    "172.17.0.2", ""));
+	inventory_put(&inv, mkct("dddddddddddd0000", "web", "app=web",
+	    "172.17.0.9", ""));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	assert_int_equal(ir_set_find(table(rs, NFPROTO_INET), "addrs4")->nelems, 1);
+	assert_int_equal(ir_set_find(table(rs, NFPROTO_BRIDGE), "ports")->nelems, 0);
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
+static void
+test_audit_policy_runs_apart(void **state)
+{
+	const char *json =
+	    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"try\"},"
+	    "\"spec\":{\"selector\":\"app == 'db'\",\"mode\":\"audit\","
+	    "\"ingress\":[{\"action\":\"deny\",\"protocol\":\"udp\"}]}}";
+	struct policy_set	*ps = load(json);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs;
+	struct ir_table		*in;
+	char			*t;
+
+	(void)state;
+	inventory_init(&inv);
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "db", "app=db",
+	    "172.17.0.2", "vethdb"));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	in = table(rs, NFPROTO_INET);
+	assert_true(has_chain(in, "au0_i_aaaaaaaaaaaa"));
+	t = chain_text(in, "in_aaaaaaaaaaaa");
+	/* Audit only: no drop in the container's chain. */
+	assert_null(strstr(t, "drop"));
+	free(t);
+	t = chain_text(in, "au0_i_aaaaaaaaaaaa");
+	assert_non_null(strstr(t, "bh|A|I|0|try"));
+	assert_null(strstr(t, "drop"));
+	free(t);
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_selected_get_chains,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_order_and_prefixes,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
+		cmocka_unit_test(test_unselected_without_veth_untouched),
+		cmocka_unit_test(test_audit_policy_runs_apart),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
