@@ -78,6 +78,21 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" unit-bins
 
+# ---- libFuzzer targets for the parsers of untrusted input ----
+FUZZ_TARGETS	= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS	?= 20
+FUZZ_CFLAGS	= -std=gnu11 -O1 -g -Iinclude -D_GNU_SOURCE -DBULKHEAD_VERSION=\"$(VERSION)\" \
+		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/%: tests/fuzz/%.c $(COMMON) $(PURE) tools/nflog.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON) $(PURE) tools/nflog.c $(LIBS_UNIT)
+
+fuzz-bins: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-bins
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 deps:
 	@tools/install-deps.sh
 
@@ -89,10 +104,10 @@ run: deps all
 
 check: deps
 	$(MAKE) all unit-bins e2e-bins
-	$(MAKE) asan
+	$(MAKE) asan fuzz-bins
 	@tests/run-all.sh
 
 clean:
 	rm -rf build
 
-.PHONY: all unit unit-bins e2e-bins asan deps run check clean
+.PHONY: all unit unit-bins e2e-bins asan fuzz fuzz-bins deps run check clean

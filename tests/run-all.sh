@@ -23,6 +23,10 @@ echo "== unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1 tests/run-unit.sh build/asan/tests $UNIT | tee "$log/asan"
 add "$log/asan"
 
+echo "== fuzzing the parsers (${FUZZ_SECONDS:-20} s each)"
+tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" $(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//') | tee "$log/fuzz"
+add "$log/fuzz"
+
 echo "== end-to-end tests (root, nftables, Docker)"
 if [ "$(id -u)" != 0 ]; then
 	echo "end-to-end tests need root: 0 passed, 1 failed" | tee "$log/e2e-root"
