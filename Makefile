@@ -18,7 +18,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Pure modules: libc and jansson only; unit-tested without root.
 COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
 LANG	 = src/selector.c src/jsonloc.c src/policy.c src/evaluate.c
-PURE	 = $(LANG) src/inventory.c src/docker_parse.c src/ir.c src/compile.c \
+PURE	 = $(LANG) src/inventory.c src/docker_parse.c src/ir.c src/compile.c src/snapshot.c \
 	   src/control_proto.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
@@ -42,7 +42,7 @@ $(B)/obj/%.o: %.c $(wildcard include/*.h)
 $(B)/bulkheadd: $(call obj,$(COMMON) $(PURE) $(DAEMON))
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
 
-$(B)/bulkhead: $(call obj,$(COMMON) $(LANG) src/control_proto.c $(CLI))
+$(B)/bulkhead: $(call obj,$(COMMON) $(PURE) $(CLI))
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CLI) $(LDFLAGS)
 
 $(B)/bulkhead-capture: $(call obj,$(COMMON) $(CAPTURE))

@@ -24,6 +24,7 @@
 #include "nft.h"
 #include "policy.h"
 #include "selector.h"
+#include "snapshot.h"
 #include "util.h"
 
 #define RETRY_MS	500
@@ -388,47 +389,11 @@ controller_policies_for(const struct controller *ctl,
 }
 
 static json_t *
-controller_endpoint_json(const struct endpoint *ep)
-{
-	char	 a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], mac[18];
-	json_t	*o = json_object();
-
-	json_object_set_new(o, "network", json_string(ep->network_name));
-	json_object_set_new(o, "bridge", json_string(ep->bridge));
-	json_object_set_new(o, "veth", json_string(ep->veth));
-	if (ep->has_ip4)
-		json_object_set_new(o, "ipv4", json_string(
-		    inet_ntop(AF_INET, &ep->ip4, a4, sizeof(a4))));
-	if (ep->has_ip6)
-		json_object_set_new(o, "ipv6", json_string(
-		    inet_ntop(AF_INET6, &ep->ip6, a6, sizeof(a6))));
-	if (ep->has_mac) {
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-		    ep->mac[0], ep->mac[1], ep->mac[2], ep->mac[3], ep->mac[4],
-		    ep->mac[5]);
-		json_object_set_new(o, "mac", json_string(mac));
-	}
-	return o;
-}
-
-static json_t *
 controller_container_json(const struct controller *ctl,
     const struct container *ct)
 {
-	json_t	*o = json_object(), *labels = json_object(), *eps = json_array();
-	size_t	 i;
+	json_t	*o = snapshot_container(ct);
 
-	json_object_set_new(o, "id", json_string(ct->id));
-	json_object_set_new(o, "name", json_string(ct->name ? ct->name : ""));
-	for (i = 0; i < ct->labels.n; i++)
-		json_object_set_new(labels, ct->labels.v[i].key,
-		    json_string(ct->labels.v[i].value));
-	json_object_set_new(o, "labels", labels);
-	json_object_set_new(o, "network_mode",
-	    json_string(ct->network_mode ? ct->network_mode : ""));
-	for (i = 0; i < ct->neps; i++)
-		json_array_append_new(eps, controller_endpoint_json(&ct->eps[i]));
-	json_object_set_new(o, "endpoints", eps);
 	json_object_set_new(o, "ingress",
 	    controller_policies_for(ctl, ct, POL_INGRESS));
 	json_object_set_new(o, "egress",

@@ -12,9 +12,13 @@
 #include <sys/stat.h>
 
 #include "control.h"
+#include "compile.h"
 #include "errlist.h"
+#include "inventory.h"
+#include "ir.h"
 #include "log.h"
 #include "policy.h"
+#include "snapshot.h"
 #include "util.h"
 
 #define EXIT_REFUSED	1
@@ -36,7 +40,9 @@ usage(FILE *f)
 	    "  status           daemon health and each container's policies\n"
 	    "  reload           load the rules directory again; returns once the\n"
 	    "                   new rules are in the kernel, or why they were refused\n"
-	    "  plan             the ruleset bulkheadd would program now\n"
+	    "  plan [--rules DIR --inventory FILE]\n"
+	    "                   the ruleset bulkheadd programs now; offline with a\n"
+	    "                   rules directory and an inventory (status -o json)\n"
 	    "  check PATH...    validate policy files or directories offline\n"
 	    "options:\n"
 	    "  -s, --control-socket PATH  (default %s)\n"
@@ -206,11 +212,100 @@ cmd_reload(const struct cli *cli)
 	return rc;
 }
 
-static int
-cmd_plan(const struct cli *cli)
+/* Reads a whole file; caller frees.  NULL with errno set on failure. */
+static char *
+read_file(const char *path, size_t *len)
 {
-	json_t	*o = cli_call(cli, "plan");
-	int	 rc = 0;
+	struct strbuf	 sb;
+	char		 buf[65536];
+	size_t		 n;
+	FILE		*f = fopen(path, "r");
+
+	if (f == NULL)
+		return NULL;
+	strbuf_init(&sb);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	*len = sb.len;
+	return strbuf_detach(&sb);
+}
+
+/* plan --rules DIR --inventory FILE: what bulkheadd would program, offline. */
+static int
+plan_offline(const char *rules, const char *invfile)
+{
+	struct policy_set	*ps = NULL;
+	struct inventory	 inv;
+	struct errlist		 el;
+	struct compile_opts	 co;
+	struct ir_ruleset	*rs;
+	struct strbuf		 out;
+	char			*text, err[512];
+	size_t			 len, i;
+	int			 rc = EXIT_REFUSED;
+
+	inventory_init(&inv);
+	errlist_init(&el);
+	if (policy_load_dir(rules, &ps, &el) == -1) {
+		for (i = 0; i < el.n; i++)
+			fprintf(stderr, "%s\n", el.v[i]);
+		goto out;
+	}
+	if ((text = read_file(invfile, &len)) == NULL) {
+		fprintf(stderr, "bulkhead: read %s: %m\n", invfile);
+		goto out;
+	}
+	if (snapshot_load(text, len, &inv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", invfile, err);
+		free(text);
+		goto out;
+	}
+	free(text);
+	compile_opts_default(&co);
+	rs = compile_ruleset(ps, &inv, &co);
+	strbuf_init(&out);
+	ir_print(rs, &out);
+	fputs(out.buf ? out.buf : "", stdout);
+	strbuf_release(&out);
+	ir_ruleset_free(rs);
+	rc = 0;
+out:
+	errlist_release(&el);
+	policy_set_free(ps);
+	inventory_release(&inv);
+	return rc;
+}
+
+static int
+cmd_plan(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "inventory", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*rules = NULL, *invfile = NULL;
+	json_t		*o;
+	int		 ch, rc = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "r:i:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': rules = optarg; break;
+		case 'i': invfile = optarg; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (rules || invfile) {
+		if (!rules || !invfile) {
+			fprintf(stderr, "bulkhead plan: offline needs both "
+			    "--rules DIR and --inventory FILE\n");
+			return EXIT_USAGE;
+		}
+		return plan_offline(rules, invfile);
+	}
+	o = cli_call(cli, "plan");
 
 	if (o == NULL)
 		return EXIT_NODAEMON;
@@ -326,7 +421,7 @@ main(int argc, char **argv)
 	if (strcmp(verb, "reload") == 0)
 		return cmd_reload(&cli);
 	if (strcmp(verb, "plan") == 0)
-		return cmd_plan(&cli);
+		return cmd_plan(&cli, argc - optind + 1, argv + optind - 1);
 	if (strcmp(verb, "check") == 0)
 		return cmd_check(argc - optind, argv + optind);
 	fprintf(stderr, "bulkhead: unknown verb %s\n", verb);
