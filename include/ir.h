@@ -2,7 +2,8 @@
  * ir.h: the compiled ruleset.  compile.c turns policies and the inventory
  * into this pure description of bulkhead's own nftables tables, expression
  * by expression as the kernel executes them; nft.c turns it into one
- * netlink batch (libnftnl) and ir_print.c renders it for `bulkhead plan`.
+ * netlink batch (libnftnl) and ir_print() in ir.c renders it for
+ * `bulkhead plan`.
  *
  * Values use the kernel's own enums from <linux/netfilter/nf_tables.h>
  * (NFT_META_*, NFT_PAYLOAD_*, NFT_CMP_*, NFT_CT_*, NF_ACCEPT/NF_DROP,
@@ -92,8 +93,10 @@ struct ir_chain {
  * A set element.  For exact sets key holds key_len bytes.  For interval
  * sets (NFT_SET_INTERVAL) [key, key_end] is an inclusive range: nft.c
  * encodes it for the kernel's set backend (start/end-flag pairs for one
- * field, key + key_end for concatenations).  For verdict maps, verdict and
- * chain give the data; for data maps, data[0..data_len).
+ * field, key + key_end for concatenations); a key_end below key (e.g. left
+ * zero) means the single value key.  Ranges of one set must not overlap.
+ * For verdict maps, verdict and chain give the data; for data maps,
+ * data[0..data_len).
  */
 struct ir_elem {
 	uint8_t		key[IR_KEYMAX];
@@ -146,5 +149,16 @@ struct ir_expr	*ir_expr_add(struct ir_rule *, enum ir_expr_kind);
 
 /* Renders the ruleset in nft-like syntax (tables, sets with elements, chains, rules). */
 void	ir_print(const struct ir_ruleset *, struct strbuf *out);
+/*
+ * Appends one rule to out: its text, or when text is NULL its expressions
+ * one by one ("[meta load iifname => reg 8] [lookup reg 8 set ports]"),
+ * then its comment if any.  Used by ir_print and by nft.c's error messages.
+ */
+void	ir_rule_print(const struct ir_rule *, struct strbuf *out);
+/* Appends one element as ir_print shows it ("10.0.0.0/8"). */
+void	ir_elem_print(const struct ir_set *, const struct ir_elem *,
+	    struct strbuf *out);
+/* "inet", "bridge", "ip", "ip6", "arp", "netdev" for an NFPROTO_* value. */
+const char *ir_family_name(uint32_t family);
 
 #endif
