@@ -51,6 +51,7 @@ enum ir_expr_kind {
 	IR_COUNTER,
 	IR_LIMIT,	/* packets per unit seconds, burst packets; over-limit packets skip the rule */
 	IR_LOG,		/* NFLOG to group with prefix */
+	IR_FIB,		/* fib lookup: flags NFTA_FIB_F_*, result NFT_FIB_RESULT_* into dreg */
 };
 
 struct ir_expr {
@@ -68,6 +69,7 @@ struct ir_expr {
 		struct { int code; char chain[IR_NAMELEN]; } verdict;
 		struct { uint64_t rate, unit; uint32_t burst; } limit;
 		struct { uint16_t group; char prefix[IR_PREFIXMAX]; } log;
+		struct { uint32_t flags, result, dreg; } fib;
 	} u;
 };
 

@@ -16,6 +16,7 @@
 #ifndef NF_BR_PRE_ROUTING
 #define NF_BR_PRE_ROUTING	0
 #endif
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,9 +516,16 @@ rule_local_admits(const struct rule *r, int dir, const struct container *ct)
 	    selector_match(local->selector, &ct->labels);
 }
 
+static const struct peer *
+rule_remote(const struct rule *r, int dir)
+{
+	return dir == POL_INGRESS ? &r->source : &r->destination;
+}
+
 /* Which address families a rule must be emitted for: bit 0 v4, bit 1 v6. */
 static unsigned
-rule_families(const struct rule *r, const struct rule_sets *rs, int *agnostic)
+rule_families(const struct rule *r, int dir, const struct rule_sets *rs,
+    int *agnostic)
 {
 	unsigned	fams = 3;
 	int		s;
@@ -526,7 +534,8 @@ rule_families(const struct rule *r, const struct rule_sets *rs, int *agnostic)
 		fams &= 1;
 	if (r->ip_version == 6 || r->protocol == IPPROTO_ICMPV6)
 		fams &= 2;
-	*agnostic = r->ip_version == 0;
+	*agnostic = r->ip_version == 0 &&
+	    rule_remote(r, dir)->entity != POL_ENTITY_WORLD;
 	for (s = 0; s < 2; s++)
 		if (rs->addr[s][0][0] || rs->notaddr[s][0][0])
 			*agnostic = 0;
@@ -544,10 +553,47 @@ emit_port_match(struct ir_rule *ir, struct strbuf *t, const char *set,
 	    invert ? "!= " : "", set);
 }
 
+/* Is the address on side s one of the host's own?  (fib ... type local) */
+static void
+emit_fib_local(struct ir_rule *ir, struct strbuf *t, enum side s, int is)
+{
+	struct ir_expr	*e = ir_expr_add(ir, IR_FIB);
+	uint32_t	 local = RTN_LOCAL;
+
+	e->u.fib.flags = s == SIDE_SRC ? NFTA_FIB_F_SADDR : NFTA_FIB_F_DADDR;
+	e->u.fib.result = NFT_FIB_RESULT_ADDRTYPE;
+	e->u.fib.dreg = REG0;
+	e_cmp(ir, is ? NFT_CMP_EQ : NFT_CMP_NEQ, REG0, &local, 4);
+	strbuf_addf(t, "fib %s type %slocal ", s == SIDE_SRC ? "saddr" : "daddr",
+	    is ? "" : "!= ");
+}
+
+/*
+ * entity host: the Docker host's own addresses; world: neither the host
+ * nor a container known on it.
+ */
+static void
+emit_entity(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
+    int dir, int fam)
+{
+	enum pol_entity	ent = rule_remote(r, dir)->entity;
+	enum side	s = dir == POL_INGRESS ? SIDE_SRC : SIDE_DST;
+
+	if (ent == POL_ENTITY_HOST)
+		emit_fib_local(ir, t, s, 1);
+	if (ent != POL_ENTITY_WORLD)
+		return;
+	emit_fib_local(ir, t, s, 0);
+	e_addr(ir, fam, s);
+	e_lookup(ir, fam == 4 ? "addrs4" : "addrs6", REG0, 1);
+	strbuf_addf(t, "%s != @%s ", addr_text(fam, s),
+	    fam == 4 ? "addrs4" : "addrs6");
+}
+
 /* Emits the match part of rule r for family fam (0: family-agnostic). */
 static void
 emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
-    const struct rule_sets *rs, int fam)
+    int dir, const struct rule_sets *rs, int fam)
 {
 	char	buf[16];
 	int	s;
@@ -576,6 +622,7 @@ emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
 			    rs->notaddr[s][f]);
 		}
 	}
+	emit_entity(ir, t, r, dir, fam);
 	for (s = SIDE_SRC; s <= SIDE_DST; s++) {
 		if (rs->port[s][0])
 			emit_port_match(ir, t, rs->port[s], s, 0);
@@ -631,7 +678,7 @@ emit_one(struct compiler *c, const char *chain, const struct rule *r,
 	struct strbuf	 t;
 	struct ir_rule	*ir = rule_new(c->in, chain, &t);
 
-	emit_rule_match(ir, &t, r, rs, fam);
+	emit_rule_match(ir, &t, r, dir, rs, fam);
 	switch (kind) {
 	case 'L':
 		e_limit_log(c, ir, prefix);
@@ -665,7 +712,7 @@ emit_rule(struct compiler *c, const char *chain, const struct policy *p,
 {
 	char		prefix[IR_PREFIXMAX];
 	int		agnostic, f;
-	unsigned	fams = rule_families(r, rs, &agnostic);
+	unsigned	fams = rule_families(r, dir, rs, &agnostic);
 	int		famv[3], nf = 0;
 
 	if (agnostic)

@@ -587,6 +587,10 @@ print_expr(struct strbuf *out, const struct ir_expr *e)
 		strbuf_addf(out, "[log group %u prefix \"%s\"]", e->u.log.group,
 		    e->u.log.prefix);
 		break;
+	case IR_FIB:
+		strbuf_addf(out, "[fib flags 0x%x result %u => reg %u]",
+		    e->u.fib.flags, e->u.fib.result, e->u.fib.dreg);
+		break;
 	default:
 		strbuf_addf(out, "[unknown %d]", (int)e->kind);
 		break;

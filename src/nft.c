@@ -614,6 +614,17 @@ expr_log(const struct ir_expr *e)
 }
 
 static struct nftnl_expr *
+expr_fib(const struct ir_expr *e)
+{
+	struct nftnl_expr *x = expr_new("fib");
+
+	nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_FLAGS, e->u.fib.flags);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_RESULT, e->u.fib.result);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_DREG, e->u.fib.dreg);
+	return x;
+}
+
+static struct nftnl_expr *
 expr_build(const struct ir_expr *e, const struct ir_table *t, uint32_t set_id0)
 {
 	switch (e->kind) {
@@ -629,6 +640,7 @@ expr_build(const struct ir_expr *e, const struct ir_table *t, uint32_t set_id0)
 	case IR_COUNTER:	return expr_new("counter");
 	case IR_LIMIT:		return expr_limit(e);
 	case IR_LOG:		return expr_log(e);
+	case IR_FIB:		return expr_fib(e);
 	}
 	fatalx("%s: unknown expression kind %d", __func__, (int)e->kind);
 }
