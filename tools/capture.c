@@ -1,0 +1,1001 @@
+/*
+ * capture.c: bulkhead-capture, the operator's view of denied packets.
+ * Reads NFLOG records through libpcap (nflog:GROUP[,GROUP...]) or from a
+ * saved capture, decodes them with nflog.c and prints one event per line,
+ * as text or JSON, optionally saving the records to a pcap file.  The
+ * only file of bulkhead that uses libpcap.
+ *
+ * Loss is never silent: the socket buffer is sized for bursts (-B), every
+ * overrun the kernel reports (ENOBUFS, counted by libpcap as ps_drop) is
+ * printed in the event stream when it is noticed, and the totals go to
+ * stderr on exit.  Records that do not decode are counted and reported.
+ *
+ * JSON output (-o json): one object per line, fields always present, null
+ * when unknown.  These names are stable:
+ *   event       "packet", or "loss" for a kernel overrun notice, which has
+ *               only event, time and overruns (number of ENOBUFS errors
+ *               since the last notice; each one lost one or more records)
+ *   time        RFC 3339 UTC with microseconds: the kernel's timestamp if
+ *               the record has one, else when the record was read
+ *   group       NFLOG group the record came from
+ *   verdict     "denied", "audit", "log" or "spoofed"; null when the prefix
+ *               is not bulkhead's
+ *   direction   "ingress" or "egress" (null when not ours)
+ *   policy      policy name (null when not ours)
+ *   rule        0-based rule index in the policy, -1 for the policy's
+ *               default deny (null when not ours)
+ *   prefix      the raw NFLOG prefix (null when the record has none)
+ *   family      "ipv4" or "ipv6" (null when the payload is neither)
+ *   ethertype   the hardware protocol of the record (2048 for IPv4)
+ *   proto       "tcp", "udp", "sctp", "icmp", "icmpv6", "udplite", "dccp",
+ *               ..., or the protocol number as a string
+ *   src, dst    addresses; sport, dport: ports (null without ports)
+ *   src_name, dst_name  container names (null until enrichment exists)
+ *   icmp_type, icmp_code  (null unless ICMP or ICMPv6)
+ *   tcp_flags   set flags as letters, FIN first: F S R P A U E C (so a
+ *               SYN-ACK is "SA"); null unless TCP
+ *   fragment    true for a non-first fragment (no ports)
+ *   indev, outdev, physindev, physoutdev  interface names ("if<N>" when
+ *               the index has no name here), null when absent
+ *   mark, uid, gid  numbers or null
+ *   len         length of the logged packet in bytes
+ * Strings are escaped per RFC 8259; bytes outside ASCII become \u00XX.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nflog.h"
+#include "util.h"
+
+#ifndef BULKHEAD_VERSION
+#define BULKHEAD_VERSION	"unknown"
+#endif
+
+#define EXIT_USAGE		2
+#define DEFAULT_GROUP		100	/* bulkheadd --nflog-group default */
+#define DEFAULT_BUFFER_KB	16384	/* KiB, as tcpdump -B */
+#define MAX_GROUPS		32	/* libpcap's limit per handle */
+#define ETHERTYPE_IPV4		0x0800
+#define ETHERTYPE_IPV6		0x86dd
+#define ETHERTYPE_ARP		0x0806
+
+struct filter {
+	int		 proto;		/* -1: any */
+	int		 port;		/* -1: any */
+	const char	*policy;
+	char		 verdict;	/* 0: any */
+};
+
+struct options {
+	uint16_t	 groups[MAX_GROUPS];
+	int		 ngroups;
+	const char	*rfile;
+	const char	*wfile;
+	unsigned long	 count;		/* 0: no limit */
+	int		 json;
+	int		 buffer_kb;
+	const char	*user;
+	int		 verbose;
+	struct filter	 filter;
+};
+
+struct capture {
+	const struct options	*opts;
+	pcap_t			*pcap;
+	pcap_dumper_t		*dumper;
+	int			 live;
+	unsigned long		 nrecords;
+	unsigned long		 nmalformed;
+	unsigned long		 nshown;
+	unsigned int		 drops_seen;
+	int			 out_failed;
+};
+
+/* One decoded record. */
+struct event {
+	struct timeval		ts;
+	uint16_t		group;
+	struct nflog_rec	rec;
+	int			decoded;	/* pi holds the IP packet */
+	struct pkt_info		pi;
+	struct bh_prefix	bp;		/* verdict 0: not ours */
+};
+
+static const struct {
+	const char	*name;
+	int		 num;
+} protos[] = {
+	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP },
+	{ "icmp", IPPROTO_ICMP }, { "icmpv6", IPPROTO_ICMPV6 },
+	{ "sctp", IPPROTO_SCTP }, { "udplite", IPPROTO_UDPLITE },
+	{ "dccp", IPPROTO_DCCP }, { "gre", IPPROTO_GRE },
+	{ "esp", IPPROTO_ESP }, { "ah", IPPROTO_AH },
+	{ "ipv6-icmp", IPPROTO_ICMPV6 },
+};
+
+static pcap_t	*sig_pcap;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: bulkhead-capture [-g GROUP]... [-r FILE] [-w FILE] [-c N]\n"
+	    "                        [-o text|json] [filters] [options]\n"
+	    "Shows the packets bulkhead logs (denied, audited, spoofed), one line each.\n"
+	    "  -g, --group N        NFLOG group to read; repeat for several (up to %d);\n"
+	    "                       default %d, the group bulkheadd logs to by default\n"
+	    "  -r, --read FILE      read a saved capture (pcap, link type NFLOG) instead\n"
+	    "  -w, --write FILE     also save the shown records to FILE (pcap, NFLOG),\n"
+	    "                       readable by tshark/Wireshark\n"
+	    "  -c, --count N        stop after N events\n"
+	    "  -o, --output FMT     text (default) or json: one object per line\n"
+	    "  -B, --buffer-size KB kernel socket buffer for bursts, in KiB\n"
+	    "                       (default %d, 16 MiB)\n"
+	    "  -u, --user USER      after opening, run as USER (default nobody;\n"
+	    "                       \"root\" or \"\" keeps the privileges)\n"
+	    "  -v, --verbose        more messages on stderr\n"
+	    "  -h, --help, -V, --version\n"
+	    "filters (all must match):\n"
+	    "      --proto P        tcp, udp, sctp, icmp, icmpv6, ... or a number\n"
+	    "      --port N         source or destination port N\n"
+	    "      --policy NAME    events attributed to policy NAME\n"
+	    "      --verdict V      denied, audit, log or spoofed\n"
+	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO [FLAGS] policy NAME DIR\n"
+	    "      rule N|default in DEV out DEV   (VERDICT is the quoted raw\n"
+	    "      prefix when it is not bulkhead's; DEV is the bridge port)\n"
+	    "json fields: event time group verdict direction policy rule prefix\n"
+	    "      family ethertype proto src sport dst dport src_name dst_name\n"
+	    "      icmp_type icmp_code tcp_flags fragment indev outdev physindev\n"
+	    "      physoutdev mark uid gid len   (null when unknown; an object\n"
+	    "      {\"event\":\"loss\",\"time\",\"overruns\"} reports kernel drops)\n"
+	    "On exit (end of file, -c, SIGINT, SIGTERM) the records received,\n"
+	    "dropped by the kernel and malformed are printed on stderr.\n",
+	    MAX_GROUPS, DEFAULT_GROUP, DEFAULT_BUFFER_KB);
+}
+
+/* ---- names: the enrichment seam ---- */
+
+/*
+ * The name of the container (or "host", "world") behind an address.
+ * bulkheadd will answer this over its control socket; until then there
+ * is no source of names and every address stays unnamed.
+ */
+static const char *
+peer_name(int family, const void *addr)
+{
+	return NULL;
+}
+
+/* ---- decoding ---- */
+
+/* The family of the payload: the record's, or its hardware protocol's
+ * for records from bridge and netdev tables. */
+static int
+event_family(const struct nflog_rec *rec)
+{
+	if (rec->family == AF_INET || rec->family == AF_INET6)
+		return rec->family;
+	if (rec->hw_protocol == ETHERTYPE_IPV4)
+		return AF_INET;
+	if (rec->hw_protocol == ETHERTYPE_IPV6)
+		return AF_INET6;
+	return 0;
+}
+
+static int
+event_decode(struct event *ev, const struct pcap_pkthdr *h,
+    const uint8_t *bytes)
+{
+	int	family;
+
+	memset(ev, 0, sizeof(*ev));
+	if (nflog_decode(bytes, h->caplen, &ev->rec) == -1)
+		return -1;
+	ev->group = (uint16_t)(bytes[2] << 8 | bytes[3]);
+	ev->ts = h->ts;
+	/* The kernel's timestamp, when it is there and sane. */
+	if (ev->rec.has_ts && ev->rec.ts_usec < 1000000 &&
+	    ev->rec.ts_sec + 86400 > (uint64_t)h->ts.tv_sec &&
+	    ev->rec.ts_sec < (uint64_t)h->ts.tv_sec + 86400) {
+		ev->ts.tv_sec = (time_t)ev->rec.ts_sec;
+		ev->ts.tv_usec = (suseconds_t)ev->rec.ts_usec;
+	}
+	family = event_family(&ev->rec);
+	if (family && ev->rec.payload)
+		ev->decoded = nflog_decode_packet(ev->rec.payload,
+		    ev->rec.payload_len, family, &ev->pi) == 0;
+	if (ev->rec.has_prefix)
+		nflog_parse_prefix(ev->rec.prefix, &ev->bp);
+	return 0;
+}
+
+static int
+filter_set(const struct filter *f)
+{
+	return f->proto >= 0 || f->port >= 0 || f->policy || f->verdict;
+}
+
+static int
+filter_match(const struct filter *f, const struct event *ev)
+{
+	if (f->proto >= 0 && (!ev->decoded || ev->pi.proto != f->proto))
+		return 0;
+	if (f->port >= 0 && (!ev->decoded || !ev->pi.has_ports ||
+	    (ev->pi.sport != f->port && ev->pi.dport != f->port)))
+		return 0;
+	if (f->policy && (ev->bp.verdict == 0 ||
+	    strcmp(ev->bp.policy, f->policy) != 0))
+		return 0;
+	if (f->verdict && ev->bp.verdict != f->verdict)
+		return 0;
+	return 1;
+}
+
+/* ---- words ---- */
+
+static const char *
+verdict_word(char v)
+{
+	switch (v) {
+	case 'D': return "denied";
+	case 'A': return "audit";
+	case 'L': return "log";
+	case 'S': return "spoofed";
+	default: return NULL;
+	}
+}
+
+static char
+verdict_letter(const char *word)
+{
+	static const char	letters[] = "DALS";
+	size_t			i;
+
+	for (i = 0; letters[i]; i++)
+		if (strcmp(word, verdict_word(letters[i])) == 0)
+			return letters[i];
+	return 0;
+}
+
+static const char *
+dir_word(char d)
+{
+	return d == 'I' ? "ingress" : d == 'E' ? "egress" : NULL;
+}
+
+/* The protocol's name, or its number in buf. */
+static const char *
+proto_name(int num, char *buf, size_t size)
+{
+	size_t	i;
+
+	for (i = 0; i < ARRAY_SIZE(protos); i++)
+		if (protos[i].num == num)
+			return protos[i].name;
+	snprintf(buf, size, "%d", num);
+	return buf;
+}
+
+static int
+proto_parse(const char *s)
+{
+	char	*end;
+	long	 n;
+	size_t	 i;
+
+	for (i = 0; i < ARRAY_SIZE(protos); i++)
+		if (strcasecmp(s, protos[i].name) == 0)
+			return protos[i].num;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno || n < 0 || n > 255)
+		return -1;
+	return (int)n;
+}
+
+/* TCP flags as letters, FIN first; "" when none is set. */
+static void
+tcp_flags_str(uint8_t flags, char buf[9])
+{
+	static const char	letters[] = "FSRPAUEC";
+	int			i, n = 0;
+
+	for (i = 0; i < 8; i++)
+		if (flags & (1u << i))
+			buf[n++] = letters[i];
+	buf[n] = '\0';
+}
+
+/* The interface's name, or "if<N>" when it has none here. */
+static const char *
+ifname(uint32_t idx, char buf[IF_NAMESIZE + 12])
+{
+	if (idx == 0)
+		return NULL;
+	if (if_indextoname(idx, buf) == NULL)
+		snprintf(buf, IF_NAMESIZE + 12, "if%u", idx);
+	return buf;
+}
+
+static void
+addr_str(const struct pkt_info *pi, int src, char buf[INET6_ADDRSTRLEN])
+{
+	const void	*a = src ? (const void *)&pi->src : (const void *)&pi->dst;
+
+	if (inet_ntop(pi->family, a, buf, INET6_ADDRSTRLEN) == NULL)
+		snprintf(buf, INET6_ADDRSTRLEN, "?");
+}
+
+static void
+fmt_time_local(const struct timeval *tv, char buf[32])
+{
+	struct tm	tm;
+	time_t		t = tv->tv_sec;
+
+	if (localtime_r(&t, &tm) == NULL) {
+		snprintf(buf, 32, "??:??:??.???");
+		return;
+	}
+	strftime(buf, 32, "%H:%M:%S", &tm);
+	snprintf(buf + 8, 24, ".%03ld", (long)tv->tv_usec / 1000);
+}
+
+static void
+fmt_time_utc(const struct timeval *tv, char buf[48])
+{
+	struct tm	tm;
+	time_t		t = tv->tv_sec;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, 48, "1970-01-01T00:00:00.000000Z");
+		return;
+	}
+	strftime(buf, 48, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), 24, ".%06ldZ", (long)tv->tv_usec);
+}
+
+/* ---- text output ---- */
+
+/* Appends s with bytes that are not printable ASCII, \ and " as \xNN. */
+static void
+text_sane(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char	c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
+			strbuf_add(sb, s, 1);
+		else
+			strbuf_addf(sb, "\\x%02x", c);
+	}
+}
+
+static void
+text_endpoint(struct strbuf *sb, const struct pkt_info *pi, int src)
+{
+	char		 a[INET6_ADDRSTRLEN];
+	const char	*name = peer_name(pi->family, src ? (const void *)&pi->src :
+			    (const void *)&pi->dst);
+
+	addr_str(pi, src, a);
+	if (pi->has_ports && pi->family == AF_INET6)
+		strbuf_addf(sb, "[%s]:%u", a, src ? pi->sport : pi->dport);
+	else if (pi->has_ports)
+		strbuf_addf(sb, "%s:%u", a, src ? pi->sport : pi->dport);
+	else
+		strbuf_addstr(sb, a);
+	if (name)
+		strbuf_addf(sb, "(%s)", name);
+}
+
+static void
+text_packet(struct strbuf *sb, const struct event *ev)
+{
+	const struct pkt_info	*pi = &ev->pi;
+	char			 num[8], flags[9];
+
+	if (!ev->decoded) {
+		if (ev->rec.hw_protocol == ETHERTYPE_ARP)
+			strbuf_addstr(sb, " arp");
+		else
+			strbuf_addf(sb, " undecoded ethertype 0x%04x (%zu bytes)",
+			    ev->rec.hw_protocol, ev->rec.payload_len);
+		return;
+	}
+	strbuf_add(sb, " ", 1);
+	text_endpoint(sb, pi, 1);
+	strbuf_addstr(sb, " \u2192 ");
+	text_endpoint(sb, pi, 0);
+	strbuf_addf(sb, " %s", proto_name(pi->proto, num, sizeof(num)));
+	if (pi->fragment)
+		strbuf_addstr(sb, " frag");
+	if (pi->has_icmp)
+		strbuf_addf(sb, " %u/%u", pi->icmp_type, pi->icmp_code);
+	if (pi->proto == IPPROTO_TCP && pi->has_ports) {
+		tcp_flags_str(pi->tcp_flags, flags);
+		strbuf_addf(sb, " [%s]", flags);
+	}
+}
+
+static void
+text_event(struct strbuf *sb, const struct event *ev)
+{
+	char		 t[32], idev[IF_NAMESIZE + 12], odev[IF_NAMESIZE + 12];
+	const char	*in, *out;
+
+	fmt_time_local(&ev->ts, t);
+	strbuf_addstr(sb, t);
+	if (ev->bp.verdict) {
+		strbuf_addf(sb, " %s", verdict_word(ev->bp.verdict));
+	} else if (ev->rec.has_prefix && ev->rec.prefix[0]) {
+		strbuf_addstr(sb, " \"");
+		text_sane(sb, ev->rec.prefix);
+		strbuf_addstr(sb, "\"");
+	} else {
+		strbuf_addstr(sb, " -");
+	}
+	text_packet(sb, ev);
+	if (ev->bp.verdict) {
+		strbuf_addstr(sb, " policy ");
+		text_sane(sb, ev->bp.policy);
+		strbuf_addf(sb, " %s", dir_word(ev->bp.dir));
+		if (ev->bp.rule < 0)
+			strbuf_addstr(sb, " rule default");
+		else
+			strbuf_addf(sb, " rule %d", ev->bp.rule);
+	}
+	/* The bridge port when there is one, else the interface. */
+	if ((in = ifname(ev->rec.physindev ? ev->rec.physindev :
+	    ev->rec.indev, idev)) != NULL)
+		strbuf_addf(sb, " in %s", in);
+	if ((out = ifname(ev->rec.physoutdev ? ev->rec.physoutdev :
+	    ev->rec.outdev, odev)) != NULL)
+		strbuf_addf(sb, " out %s", out);
+}
+
+/* ---- JSON output ---- */
+
+static void
+json_key(struct strbuf *sb, const char *key)
+{
+	if (sb->len > 1)
+		strbuf_add(sb, ",", 1);
+	strbuf_addf(sb, "\"%s\":", key);
+}
+
+static void
+json_str(struct strbuf *sb, const char *key, const char *s)
+{
+	json_key(sb, key);
+	if (s == NULL) {
+		strbuf_addstr(sb, "null");
+		return;
+	}
+	strbuf_add(sb, "\"", 1);
+	for (; *s; s++) {
+		unsigned char	c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			strbuf_addf(sb, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			strbuf_addf(sb, "\\u%04x", c);
+		else
+			strbuf_add(sb, s, 1);
+	}
+	strbuf_add(sb, "\"", 1);
+}
+
+static void
+json_num(struct strbuf *sb, const char *key, long long v, int present)
+{
+	json_key(sb, key);
+	if (present)
+		strbuf_addf(sb, "%lld", v);
+	else
+		strbuf_addstr(sb, "null");
+}
+
+static void
+json_bool(struct strbuf *sb, const char *key, int v)
+{
+	json_key(sb, key);
+	strbuf_addstr(sb, v ? "true" : "false");
+}
+
+static void
+json_devices(struct strbuf *sb, const struct nflog_rec *r)
+{
+	char	b[IF_NAMESIZE + 12];
+
+	json_str(sb, "indev", ifname(r->indev, b));
+	json_str(sb, "outdev", ifname(r->outdev, b));
+	json_str(sb, "physindev", ifname(r->physindev, b));
+	json_str(sb, "physoutdev", ifname(r->physoutdev, b));
+}
+
+static void
+json_packet(struct strbuf *sb, const struct event *ev)
+{
+	const struct pkt_info	*pi = &ev->pi;
+	int			 ip = ev->decoded;
+	char			 src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char			 num[8], flags[9];
+
+	if (ip) {
+		addr_str(pi, 1, src);
+		addr_str(pi, 0, dst);
+		tcp_flags_str(pi->tcp_flags, flags);
+	}
+	json_str(sb, "family", !ip ? NULL :
+	    pi->family == AF_INET ? "ipv4" : "ipv6");
+	json_num(sb, "ethertype", ev->rec.hw_protocol, 1);
+	json_str(sb, "proto", ip ? proto_name(pi->proto, num, sizeof(num)) :
+	    NULL);
+	json_str(sb, "src", ip ? src : NULL);
+	json_num(sb, "sport", pi->sport, ip && pi->has_ports);
+	json_str(sb, "dst", ip ? dst : NULL);
+	json_num(sb, "dport", pi->dport, ip && pi->has_ports);
+	json_str(sb, "src_name", ip ? peer_name(pi->family, &pi->src) : NULL);
+	json_str(sb, "dst_name", ip ? peer_name(pi->family, &pi->dst) : NULL);
+	json_num(sb, "icmp_type", pi->icmp_type, ip && pi->has_icmp);
+	json_num(sb, "icmp_code", pi->icmp_code, ip && pi->has_icmp);
+	json_str(sb, "tcp_flags", ip && pi->proto == IPPROTO_TCP &&
+	    pi->has_ports ? flags : NULL);
+	json_bool(sb, "fragment", ip && pi->fragment);
+}
+
+static void
+json_event(struct strbuf *sb, const struct event *ev)
+{
+	const struct bh_prefix	*bp = &ev->bp;
+	const struct nflog_rec	*r = &ev->rec;
+	char			 t[48];
+
+	fmt_time_utc(&ev->ts, t);
+	strbuf_add(sb, "{", 1);
+	json_str(sb, "event", "packet");
+	json_str(sb, "time", t);
+	json_num(sb, "group", ev->group, 1);
+	json_str(sb, "verdict", verdict_word(bp->verdict));
+	json_str(sb, "direction", dir_word(bp->dir));
+	json_str(sb, "policy", bp->verdict ? bp->policy : NULL);
+	json_num(sb, "rule", bp->rule, bp->verdict != 0);
+	json_str(sb, "prefix", r->has_prefix ? r->prefix : NULL);
+	json_packet(sb, ev);
+	json_devices(sb, r);
+	json_num(sb, "mark", r->mark, r->has_mark);
+	json_num(sb, "uid", r->uid, r->has_uid);
+	json_num(sb, "gid", r->gid, r->has_gid);
+	json_num(sb, "len", (long long)r->payload_len, 1);
+	strbuf_add(sb, "}", 1);
+}
+
+/* ---- the loop ---- */
+
+static void
+emit_line(struct capture *cap, struct strbuf *sb)
+{
+	strbuf_add(sb, "\n", 1);
+	if (fwrite(sb->buf, 1, sb->len, stdout) != sb->len ||
+	    fflush(stdout) == EOF) {
+		/* A reader that went away (| head) is a normal end. */
+		if (errno == EPIPE)
+			log_debug("%s: reader closed the output", __func__);
+		else if (!cap->out_failed++)
+			log_warn("%s: cannot write the output", __func__);
+		pcap_breakloop(cap->pcap);
+	}
+}
+
+static void
+emit_loss(struct capture *cap, unsigned int overruns)
+{
+	struct strbuf	sb;
+	struct timeval	now;
+	char		t[48];
+
+	gettimeofday(&now, NULL);
+	strbuf_init(&sb);
+	if (cap->opts->json) {
+		fmt_time_utc(&now, t);
+		strbuf_add(&sb, "{", 1);
+		json_str(&sb, "event", "loss");
+		json_str(&sb, "time", t);
+		json_num(&sb, "overruns", overruns, 1);
+		strbuf_add(&sb, "}", 1);
+	} else {
+		fmt_time_local(&now, t);
+		strbuf_addf(&sb, "%s LOST: %u socket buffer overrun(s), "
+		    "the kernel dropped records", t, overruns);
+	}
+	emit_line(cap, &sb);
+	strbuf_release(&sb);
+}
+
+/* Reports the kernel's drops since the last look. */
+static void
+check_loss(struct capture *cap)
+{
+	struct pcap_stat	st;
+
+	if (!cap->live || pcap_stats(cap->pcap, &st) == -1)
+		return;
+	if (st.ps_drop > cap->drops_seen) {
+		emit_loss(cap, st.ps_drop - cap->drops_seen);
+		cap->drops_seen = st.ps_drop;
+	}
+}
+
+static void
+dump_record(struct capture *cap, const struct pcap_pkthdr *h,
+    const uint8_t *bytes)
+{
+	if (cap->dumper == NULL)
+		return;
+	pcap_dump((u_char *)cap->dumper, h, bytes);
+	if (pcap_dump_flush(cap->dumper) == -1 && !cap->out_failed) {
+		log_warnx("%s: cannot write %s", __func__, cap->opts->wfile);
+		cap->out_failed = 1;
+		pcap_breakloop(cap->pcap);
+	}
+}
+
+static void
+on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct capture		*cap = (struct capture *)user;
+	const struct options	*o = cap->opts;
+	struct event		 ev;
+	struct strbuf		 sb;
+
+	cap->nrecords++;
+	check_loss(cap);
+	if (event_decode(&ev, h, bytes) == -1) {
+		if (cap->nmalformed++ < 10 || o->verbose)
+			log_warnx("malformed NFLOG record %lu (%u bytes)",
+			    cap->nrecords, h->caplen);
+		if (!filter_set(&o->filter))	/* saved for a closer look */
+			dump_record(cap, h, bytes);
+		return;
+	}
+	if (!filter_match(&o->filter, &ev))
+		return;
+	dump_record(cap, h, bytes);
+	strbuf_init(&sb);
+	if (o->json)
+		json_event(&sb, &ev);
+	else
+		text_event(&sb, &ev);
+	emit_line(cap, &sb);
+	strbuf_release(&sb);
+	if (++cap->nshown == o->count)
+		pcap_breakloop(cap->pcap);
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig_pcap)
+		pcap_breakloop(sig_pcap);
+}
+
+static void
+signals_init(pcap_t *p)
+{
+	struct sigaction	sa;
+
+	sig_pcap = p;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the signal must interrupt libpcap's recv(). */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+print_stats(struct capture *cap)
+{
+	struct pcap_stat	st;
+
+	fprintf(stderr, "bulkhead-capture: %lu records read, %lu shown, "
+	    "%lu malformed", cap->nrecords, cap->nshown, cap->nmalformed);
+	if (cap->live && pcap_stats(cap->pcap, &st) == 0) {
+		fprintf(stderr, ", %u kernel drops (socket buffer overruns)",
+		    st.ps_drop);
+		if (st.ps_drop)
+			fprintf(stderr, ": records were LOST, raise -B");
+	}
+	fprintf(stderr, "\n");
+	fflush(stderr);
+}
+
+/* ---- opening ---- */
+
+/* Grows the socket buffer past net.core.rmem_max when we may. */
+static void
+grow_rcvbuf(pcap_t *p, int kb)
+{
+	int		fd = pcap_fileno(p), want = kb * 1024, got = 0;
+	socklen_t	len = sizeof(got);
+
+	if (fd < 0 || want <= 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) == -1)
+		log_debug("%s: SO_RCVBUFFORCE: %s", __func__, strerror(errno));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == -1)
+		return;
+	/* The kernel reports twice what it was asked for. */
+	if (got / 2 < want)
+		log_warnx("socket buffer is %d KiB, not the %d KiB asked: "
+		    "bursts may be lost (raise net.core.rmem_max or run as root)",
+		    got / 2048, kb);
+}
+
+static pcap_t *
+open_live(const struct options *o)
+{
+	char		 dev[16 + MAX_GROUPS * 6], errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t		*p;
+	int		 i, rc, on = 1;
+	size_t		 n;
+
+	n = (size_t)snprintf(dev, sizeof(dev), "nflog:");
+	for (i = 0; i < o->ngroups; i++)
+		n += (size_t)snprintf(dev + n, sizeof(dev) - n, "%s%u",
+		    i ? "," : "", o->groups[i]);
+	if ((p = pcap_create(dev, errbuf)) == NULL) {
+		log_warnx("%s: %s", dev, errbuf);
+		return NULL;
+	}
+	pcap_set_buffer_size(p, o->buffer_kb * 1024);
+	pcap_set_immediate_mode(p, 1);
+	if ((rc = pcap_activate(p)) < 0) {
+		log_warnx("cannot open %s: %s%s", dev, pcap_geterr(p),
+		    geteuid() != 0 ? " (run as root)" : "");
+		pcap_close(p);
+		return NULL;
+	}
+	if (rc > 0)
+		log_warnx("%s: %s", dev, pcap_geterr(p));
+	grow_rcvbuf(p, o->buffer_kb);
+	/*
+	 * Asks the kernel to timestamp received packets (any socket with
+	 * SO_TIMESTAMP does), so that records carry NFULA_TIMESTAMP: when
+	 * the packet arrived, not when a batch of records was read.
+	 */
+	if (setsockopt(pcap_fileno(p), SOL_SOCKET, SO_TIMESTAMP, &on,
+	    sizeof(on)) == -1)
+		log_debug("%s: SO_TIMESTAMP: %s", __func__, strerror(errno));
+	log_debug("reading %s", dev);
+	return p;
+}
+
+static pcap_t *
+open_file(const char *path)
+{
+	char	 errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t	*p;
+
+	if ((p = pcap_open_offline(path, errbuf)) == NULL)
+		log_warnx("cannot read %s: %s", path, errbuf);
+	return p;
+}
+
+/* Runs as user from now on, with no capabilities. */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0 || user == NULL || *user == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("unknown user %s: use --user root to keep root", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return 0;
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		log_warn("cannot become %s", user);
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		log_warn("%s: PR_SET_NO_NEW_PRIVS", __func__);
+	log_debug("running as %s", user);
+	return 0;
+}
+
+/* ---- arguments ---- */
+
+/* Parses an unsigned decimal number up to max; -1 when it is not one. */
+static int
+parse_num(const char *s, unsigned long max, unsigned long *out)
+{
+	char		*end;
+	unsigned long	 n;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (*end != '\0' || errno || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT };
+
+static const struct option longopts[] = {
+	{ "group",	 required_argument, NULL, 'g' },
+	{ "read",	 required_argument, NULL, 'r' },
+	{ "write",	 required_argument, NULL, 'w' },
+	{ "count",	 required_argument, NULL, 'c' },
+	{ "output",	 required_argument, NULL, 'o' },
+	{ "buffer-size", required_argument, NULL, 'B' },
+	{ "user",	 required_argument, NULL, 'u' },
+	{ "verbose",	 no_argument,	    NULL, 'v' },
+	{ "help",	 no_argument,	    NULL, 'h' },
+	{ "version",	 no_argument,	    NULL, 'V' },
+	{ "proto",	 required_argument, NULL, OPT_PROTO },
+	{ "port",	 required_argument, NULL, OPT_PORT },
+	{ "policy",	 required_argument, NULL, OPT_POLICY },
+	{ "verdict",	 required_argument, NULL, OPT_VERDICT },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* One option; -1 with a message when its argument is bad. */
+static int
+parse_opt(struct options *o, int ch, const char *arg)
+{
+	unsigned long	n;
+
+	switch (ch) {
+	case 'g':
+		if (parse_num(arg, 65535, &n) == -1 || o->ngroups == MAX_GROUPS)
+			return log_warnx("bad or too many groups: %s", arg), -1;
+		o->groups[o->ngroups++] = (uint16_t)n;
+		return 0;
+	case 'r': o->rfile = arg; return 0;
+	case 'w': o->wfile = arg; return 0;
+	case 'u': o->user = arg; return 0;
+	case 'v': o->verbose++; return 0;
+	case 'c':
+		if (parse_num(arg, ULONG_MAX, &o->count) == -1 || o->count == 0)
+			return log_warnx("bad count: %s", arg), -1;
+		return 0;
+	case 'o':
+		if (strcmp(arg, "json") && strcmp(arg, "text"))
+			return log_warnx("bad output format: %s", arg), -1;
+		o->json = strcmp(arg, "json") == 0;
+		return 0;
+	case 'B':
+		if (parse_num(arg, 1024 * 1024, &n) == -1 || n < 64)
+			return log_warnx("bad buffer size (KiB, 64-1048576): %s",
+			    arg), -1;
+		o->buffer_kb = (int)n;
+		return 0;
+	case OPT_PROTO:
+		if ((o->filter.proto = proto_parse(arg)) == -1)
+			return log_warnx("bad protocol: %s", arg), -1;
+		return 0;
+	case OPT_PORT:
+		if (parse_num(arg, 65535, &n) == -1)
+			return log_warnx("bad port: %s", arg), -1;
+		o->filter.port = (int)n;
+		return 0;
+	case OPT_POLICY: o->filter.policy = arg; return 0;
+	case OPT_VERDICT:
+		if ((o->filter.verdict = verdict_letter(arg)) == 0)
+			return log_warnx("bad verdict: %s", arg), -1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Returns -1 on error, 1 when done (--help, --version), else 0. */
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	int	ch;
+
+	memset(o, 0, sizeof(*o));
+	o->buffer_kb = DEFAULT_BUFFER_KB;
+	o->user = "nobody";
+	o->filter.proto = o->filter.port = -1;
+	while ((ch = getopt_long(argc, argv, "g:r:w:c:o:B:u:vhV", longopts,
+	    NULL)) != -1) {
+		if (ch == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (ch == 'V') {
+			printf("bulkhead-capture %s\n", BULKHEAD_VERSION);
+			return 1;
+		}
+		if (parse_opt(o, ch, optarg) == -1)
+			return -1;
+	}
+	if (optind < argc) {
+		log_warnx("unexpected argument: %s", argv[optind]);
+		return -1;
+	}
+	if (o->rfile && o->ngroups) {
+		log_warnx("-r and -g exclude each other");
+		return -1;
+	}
+	if (o->ngroups == 0)
+		o->groups[o->ngroups++] = DEFAULT_GROUP;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options	o;
+	struct capture	cap;
+	int		rc;
+
+	log_init("bulkhead-capture", 1, 0);
+	if ((rc = parse_args(argc, argv, &o)) != 0) {
+		if (rc < 0)
+			fprintf(stderr, "try: bulkhead-capture --help\n");
+		return rc < 0 ? EXIT_USAGE : 0;
+	}
+	log_setverbose(o.verbose);
+	memset(&cap, 0, sizeof(cap));
+	cap.opts = &o;
+	cap.live = o.rfile == NULL;
+	cap.pcap = cap.live ? open_live(&o) : open_file(o.rfile);
+	if (cap.pcap == NULL)
+		return 1;
+	if (pcap_datalink(cap.pcap) != DLT_NFLOG) {
+		log_warnx("%s: link type %s, not NFLOG", o.rfile ? o.rfile : "",
+		    pcap_datalink_val_to_name(pcap_datalink(cap.pcap)));
+		goto err_pcap;
+	}
+	if (o.wfile && (cap.dumper = pcap_dump_open(cap.pcap, o.wfile)) == NULL) {
+		log_warnx("cannot write %s: %s", o.wfile, pcap_geterr(cap.pcap));
+		goto err_pcap;
+	}
+	if (drop_privileges(o.user) == -1)
+		goto err_dumper;
+	signals_init(cap.pcap);
+	rc = pcap_loop(cap.pcap, -1, on_record, (u_char *)&cap);
+	if (rc == PCAP_ERROR)
+		log_warnx("capture failed: %s", pcap_geterr(cap.pcap));
+	check_loss(&cap);
+	print_stats(&cap);
+	if (cap.dumper)
+		pcap_dump_close(cap.dumper);
+	pcap_close(cap.pcap);
+	return rc == PCAP_ERROR || cap.out_failed ? 1 : 0;
+
+err_dumper:
+	if (cap.dumper)
+		pcap_dump_close(cap.dumper);
+err_pcap:
+	pcap_close(cap.pcap);
+	return 1;
+}
