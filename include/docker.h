@@ -59,6 +59,14 @@ int	docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 	    size_t ifnamelen, char *err, size_t errlen);
 
 /*
+ * Extracts the "message" of an engine error document ({"message": "..."})
+ * into msg, control characters replaced by '?'.  Returns 0, or -1 when
+ * the document holds no message.
+ */
+int	docker_parse_error(const char *json, size_t len, char *msg,
+	    size_t msglen);
+
+/*
  * A line framer for the streamed /events body: feed bytes as they come,
  * get one callback per complete JSON object (newline separated).  Lines
  * longer than DOCKER_STREAM_MAX are dropped with a warning.
@@ -84,6 +92,8 @@ void	docker_stream_feed(struct docker_stream *, const char *data, size_t len);
 /*
  * Creates a client for the unix socket at path (NULL: $DOCKER_HOST when it
  * is unix://..., else /var/run/docker.sock).  Caller frees with docker_free.
+ * Nothing is connected yet.  Returns NULL (logged) when $DOCKER_HOST names
+ * something other than a unix socket or the path does not fit sun_path.
  */
 struct docker	*docker_new(const char *path);
 void		 docker_free(struct docker *);
@@ -103,6 +113,11 @@ int	docker_network_bridge(struct docker *, const char *id, char *ifname,
 /*
  * Starts following GET /events (filtered to container and network events)
  * in the background of docker_wait; each event goes to cb.  Returns 0 or -1.
+ * Returns once the engine has answered 200 (so a listing made afterwards
+ * misses nothing: later changes arrive as events), or -1 when it did not
+ * within a few seconds.  cb is only ever called from docker_wait, outside
+ * libcurl's callbacks, so it may call docker_inspect and the other
+ * synchronous calls; events that arrive meanwhile wait in the socket.
  */
 int	docker_events_start(struct docker *,
 	    void (*cb)(const struct docker_event *, void *), void *arg);
@@ -113,7 +128,10 @@ void	docker_events_stop(struct docker *);
 /*
  * The daemon's poll: waits up to timeout_ms for the event stream or any of
  * fds (revents filled in as poll(2) does), and delivers events that came.
- * Returns the number of fds with events, or -1 on error.
+ * Returns the number of fds with events, or -1 on error.  It may return 0
+ * before timeout_ms when the stream needed service.  Without an event
+ * stream it is poll(2).  When the stream ends or fails, the reason is
+ * logged and docker_events_alive turns 0.
  */
 int	docker_wait(struct docker *, struct pollfd *fds, unsigned int nfds,
 	    int timeout_ms);

@@ -26,13 +26,20 @@ struct endpoint {
 	int		has_ip4;
 	struct in6_addr	ip6;
 	int		has_ip6;
+	int		ip4_plen;	/* IPPrefixLen; 0 if unknown */
+	int		ip6_plen;	/* GlobalIPv6PrefixLen; 0 if unknown */
 };
 
+/*
+ * From docker_parse_inspect, name and network_mode are never NULL ("" when
+ * Docker gave none); sandbox_key is NULL when the container has no network
+ * namespace of its own (stopped, or Docker gave an empty SandboxKey).
+ */
 struct container {
 	char			 id[65];
 	char			*name;		/* without the leading '/' */
 	struct labelset		 labels;
-	char			*sandbox_key;	/* /var/run/docker/netns/... */
+	char			*sandbox_key;	/* /var/run/docker/netns/... or NULL */
 	char			*network_mode;	/* "default", "bridge", "host", "none", "container:<id>", ... */
 	int			 pid;
 	int			 running;
