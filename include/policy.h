@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "labels.h"
+
 struct selector;
 struct errlist;
 
@@ -101,6 +103,9 @@ struct policy {
 	char		*name;
 	char		*file;		/* path of the file it came from */
 	struct srcloc	 loc;		/* where the object starts */
+	struct srcloc	 name_loc;	/* where metadata.name's value is */
+	char		*name_path;	/* "$[1].metadata.name", for messages */
+	size_t		 seq;		/* load order: the second of two names */
 	double		 order;		/* lower first; default 1000 */
 	enum pol_mode	 mode;
 	struct selector	*selector;
@@ -109,12 +114,32 @@ struct policy {
 	size_t		 nrules[POL_NDIRS];
 };
 
+/*
+ * A namespace ({"apiVersion":"v1","kind":"Namespace"} object): its labels
+ * are what namespaceSelector matches.  The implicit label
+ * kubernetes.io/metadata.name=<name> is not stored here; the evaluator
+ * adds it (evaluate_ns_labels), also for namespaces never declared.
+ */
+struct pol_namespace {
+	char		*name;
+	struct labelset	 labels;
+	char		*file;
+	struct srcloc	 loc;		/* where metadata.name's value is */
+	char		*name_path;
+};
+
 /* Policies sorted by (order, name), ready for evaluation. */
 struct policy_set {
 	struct policy	**v;
 	size_t		  n;
 	unsigned long	  generation;	/* set by the daemon on each good load */
+	struct pol_namespace **namespaces;	/* in load order */
+	size_t		  nnamespaces;
 };
+
+/* The namespace called name, or NULL when no object declares it. */
+const struct pol_namespace *policy_set_namespace(const struct policy_set *,
+			    const char *name);
 
 struct policy_set	*policy_set_new(void);
 void			 policy_set_free(struct policy_set *);
@@ -130,6 +155,15 @@ int	policy_load_dir(const char *dir, struct policy_set **out,
 	    struct errlist *errs);
 
 /*
+ * Reads and parses one file into ps as policy_load_buffer does, after
+ * refusing it when it is not a regular file or when group or others may
+ * write it (the rules are a security boundary).  Returns the number of errors
+ * appended to errs.  Does not call policy_set_finish.
+ */
+int	policy_load_file(struct policy_set *ps, const char *path,
+	    struct errlist *errs);
+
+/*
  * Parses one JSON text (one object or an array of objects) named name into
  * ps (duplicates across calls are detected by policy_set_finish).
  * Returns the number of errors appended to errs.
@@ -137,7 +171,10 @@ int	policy_load_dir(const char *dir, struct policy_set **out,
 int	policy_load_buffer(struct policy_set *ps, const char *name,
 	    const char *text, size_t len, struct errlist *errs);
 
-/* Sorts by (order, name) and reports duplicate names.  Returns #errors. */
+/*
+ * Sorts by (order, name) and reports duplicate policy and namespace names,
+ * located at the second one.  Returns #errors.
+ */
 int	policy_set_finish(struct policy_set *ps, struct errlist *errs);
 
 const char	*pol_action_str(enum pol_action);
