@@ -7,7 +7,8 @@
 CC	?= cc
 PKGS	 = libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libpcap libcurl
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
+# What the build needs whatever CFLAGS the caller chose.
+ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	   -Wstrict-prototypes -Wmissing-prototypes -Iinclude \
 	   -D_GNU_SOURCE -DBULKHEAD_VERSION=\"$(VERSION)\"
 VERSION	 = 0.1.0
@@ -37,16 +38,16 @@ all: $(B)/bulkheadd $(B)/bulkhead $(B)/bulkhead-capture
 
 $(B)/obj/%.o: %.c $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/bulkheadd: $(call obj,$(COMMON) $(PURE) $(DAEMON))
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
 
 $(B)/bulkhead: $(call obj,$(COMMON) $(PURE) $(CLI))
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CLI) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_CLI) $(LDFLAGS)
 
 $(B)/bulkhead-capture: $(call obj,$(COMMON) $(CAPTURE))
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CAPTURE) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_CAPTURE) $(LDFLAGS)
 
 # ---- unit tests (cmocka, no root) ----
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -54,7 +55,7 @@ UNIT_BINS  = $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
 $(B)/tests/test_%: tests/unit/test_%.c $(call obj,$(COMMON) $(PURE) tools/nflog.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $^ $(LIBS_UNIT) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $^ $(LIBS_UNIT) $(LDFLAGS)
 
 unit-bins: $(UNIT_BINS)
 
@@ -65,7 +66,7 @@ E2E_OBJS  = $(COMMON) $(PURE) src/docker.c src/link.c src/nft.c
 
 $(B)/e2e/%: tests/e2e/%.c $(call obj,$(E2E_OBJS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
 
 e2e-bins: $(E2E_BINS)
 

@@ -277,6 +277,8 @@ set_add_ranges(struct ir_set *s, struct range *v, size_t n)
 	size_t	len = s->key_len, i;
 	struct ir_elem *e = NULL;
 
+	if (n == 0)
+		return;
 	qsort_r(v, n, sizeof(*v), range_cmp, &len);
 	for (i = 0; i < n; i++) {
 		if (e && (memcmp(v[i].lo, e->key_end, len) <= 0 ||
