@@ -1,0 +1,31 @@
+#!/bin/bash
+# run.sh: golden tests in the manner of pfctl's: for each case directory,
+# `bulkhead plan --rules CASE/rules --inventory CASE/inventory.json` must
+# print CASE/expected.nft exactly.  A case may instead hold expected.err:
+# then plan must fail and print exactly that on stderr.
+# REGEN=1 rewrites the expected files (review the diff before committing).
+cd "$(dirname "$0")/../.." || exit 1
+passed=0; failed=0
+for c in tests/golden/*/; do
+	c=${c%/}; name=$(basename "$c")
+	chmod -R go-w "$c/rules"
+	out=$(build/bulkhead plan --rules "$c/rules" --inventory "$c/inventory.json" 2>"$c.stderr"); rc=$?
+	if [ -f "$c/expected.err" ]; then
+		[ -n "${REGEN:-}" ] && sed "s|$c/||g" "$c.stderr" >"$c/expected.err"
+		if [ $rc -ne 0 ] && diff -u "$c/expected.err" <(sed "s|$c/||g" "$c.stderr"); then
+			echo "PASS golden $name (refused as expected)"; passed=$((passed + 1))
+		else
+			echo "FAIL golden $name: exit $rc"; failed=$((failed + 1))
+		fi
+	else
+		[ -n "${REGEN:-}" ] && printf '%s\n' "$out" >"$c/expected.nft"
+		if [ $rc -eq 0 ] && diff -u "$c/expected.nft" <(printf '%s\n' "$out"); then
+			echo "PASS golden $name"; passed=$((passed + 1))
+		else
+			echo "FAIL golden $name: exit $rc $(head -3 "$c.stderr")"; failed=$((failed + 1))
+		fi
+	fi
+	rm -f "$c.stderr"
+done
+echo "golden: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
