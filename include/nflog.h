@@ -8,7 +8,8 @@
  * The attribution prefix bulkhead puts on denied packets:
  *   "bh|<verdict>|<dir>|<rule>|<policy>"
  *   verdict: D (denied), A (audit: would deny, allowed), L (log rule),
- *            S (spoofed source, dropped by the port guard)
+ *            S (spoofed source, dropped by the port guard),
+ *            P (pending: a container port not classified yet, dropped)
  *   dir: I (ingress) or E (egress); rule: 0-based index, or * for the
  *   policy's default deny; policy: metadata.name (may be truncated).
  */

@@ -166,7 +166,11 @@ int	policy_load_file(struct policy_set *ps, const char *path,
 /*
  * Parses one JSON text (one object or an array of objects) named name into
  * ps (duplicates across calls are detected by policy_set_finish).
- * Returns the number of errors appended to errs.
+ * Policy objects go to ps->v, Namespace objects to ps->namespaces;
+ * Kubernetes NetworkPolicy and v1 List objects are accepted and skipped
+ * for now.  An object with any error is not added.  Does not look at file
+ * modes (policy_load_file and policy_load_dir do).  Returns the number of
+ * errors appended to errs.
  */
 int	policy_load_buffer(struct policy_set *ps, const char *name,
 	    const char *text, size_t len, struct errlist *errs);

@@ -7,6 +7,8 @@
  *   !expr    expr && expr    expr || expr    ( expr )
  *
  * Strings take single or double quotes.  && binds tighter than ||.
+ * As in Calico, != and not in also hold when the label is absent; the
+ * other operators need the label.
  * Label keys: [A-Za-z0-9_./-]+ (Docker's label keys, e.g. com.docker.compose.service).
  * Pure module: no library beyond libc.
  */

@@ -16,6 +16,7 @@
 #ifndef NF_BR_PRE_ROUTING
 #define NF_BR_PRE_ROUTING	0
 #endif
+
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -57,6 +58,8 @@ struct compiler {
 	struct ir_table			*in;
 	struct rule_sets		*sets[POL_NDIRS];	/* [dir][policy][rule] flattened */
 	size_t				*setbase[POL_NDIRS];	/* first index of policy p */
+	struct range			*bridge_ranges;
+	size_t				 nbridge_ranges;
 };
 
 void
@@ -883,6 +886,114 @@ emit_container(struct compiler *c, const struct container *ct)
 	}
 }
 
+/* ---- containers not classified yet ---- */
+
+/*
+ * bridges: the Linux bridges of Docker's networks, an interval set of
+ * interface names so that "br-*" is one element.  This kernel has no
+ * bridge-family meta ibrname, so unclassified ports are caught in the inet
+ * family, where the bridge is the packet's interface.
+ */
+static void
+bridges_add(struct compiler *c, const char *name, int wildcard)
+{
+	struct ir_set	*s = ir_set_find(c->in, "bridges");
+	struct range	 r;
+
+	memset(&r, 0, sizeof(r));
+	strlcpy_bh((char *)r.lo, name, IF_NAMESIZE);
+	memcpy(r.hi, r.lo, IF_NAMESIZE);
+	if (wildcard)
+		memset(r.hi + strlen(name), 0xff, IF_NAMESIZE - strlen(name));
+	c->bridge_ranges = xreallocarray(c->bridge_ranges,
+	    c->nbridge_ranges + 1, sizeof(r));
+	c->bridge_ranges[c->nbridge_ranges++] = r;
+	(void)s;
+}
+
+static void
+bridges_finish(struct compiler *c)
+{
+	set_add_ranges(ir_set_find(c->in, "bridges"), c->bridge_ranges,
+	    c->nbridge_ranges);
+	free(c->bridge_ranges);
+}
+
+/* An IPv6 source that is not link-local (fe80::/10). */
+static void
+e_not_ll6(struct ir_rule *r, struct strbuf *t, enum side s)
+{
+	uint8_t		fe80[2] = { 0xfe, 0x80 }, m[2] = { 0xff, 0xc0 };
+	struct ir_expr	*e;
+
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s == SIDE_SRC ? 8 : 24, 2,
+	    REG0);
+	e = ir_expr_add(r, IR_BITWISE);
+	e->u.bitwise.sreg = e->u.bitwise.dreg = REG0;
+	e->u.bitwise.len = 2;
+	memcpy(e->u.bitwise.mask, m, 2);
+	e_cmp(r, NFT_CMP_NEQ, REG0, fe80, 2);
+	strbuf_addf(t, "%s != fe80::/10 ", addr_text(6, s));
+}
+
+/*
+ * A container bulkheadd has not classified yet (its veth shows up before
+ * Docker's start event, or its veth is not found) is held back both ways
+ * until it is known: a unicast packet from or to a Docker bridge whose
+ * container address is not known is logged and dropped (fail closed, like
+ * Cilium's init identity).
+ */
+static void
+emit_pending(struct compiler *c)
+{
+	char	prefix[IR_PREFIXMAX];
+	int	fam, s, j;
+
+	ir_chain_add(c->in, "pending");
+	for (fam = 4; fam <= 6; fam += 2) {
+		for (s = SIDE_SRC; s <= SIDE_DST; s++) {
+			snprintf(prefix, sizeof(prefix),
+			    "bh|P|%c|*|unclassified-container",
+			    s == SIDE_SRC ? 'E' : 'I');
+			for (j = 0; j < 2; j++) {
+				struct strbuf	 t;
+				struct ir_rule	*r = rule_new(c->in, "pending", &t);
+				const char	*set = fam == 4 ? "addrs4" : "addrs6";
+				uint8_t		 host = 0;	/* PACKET_HOST */
+
+				e_nfproto(r, &t, fam);
+				e_meta(r, s == SIDE_SRC ? NFT_META_IIFNAME :
+				    NFT_META_OIFNAME, REG0);
+				e_lookup(r, "bridges", REG0, 0);
+				strbuf_addf(&t, "%s @bridges ", s == SIDE_SRC ?
+				    "iifname" : "oifname");
+				if (s == SIDE_DST) {
+					e_meta(r, NFT_META_PKTTYPE, REG0);
+					e_cmp(r, NFT_CMP_EQ, REG0, &host, 1);
+					strbuf_addstr(&t, "meta pkttype host ");
+				}
+				if (fam == 6)
+					e_not_ll6(r, &t, s);
+				e_addr(r, fam, s);
+				e_lookup(r, set, REG0, 1);
+				strbuf_addf(&t, "%s != @%s ", addr_text(fam, s), set);
+				if (j == 0) {
+					e_limit_log(c, r, prefix);
+					strbuf_addf(&t, "limit rate %u/second burst "
+					    "%u packets log group %u prefix \"%s\"",
+					    c->opts->log_rate, c->opts->log_burst,
+					    c->opts->nflog_group, prefix);
+				} else {
+					e_counter(r);
+					e_verdict(r, NF_DROP, NULL);
+					strbuf_addstr(&t, "counter drop");
+				}
+				rule_done(r, &t);
+			}
+		}
+	}
+}
+
 /* ---- base chains ---- */
 
 static void
@@ -1000,6 +1111,9 @@ emit_inet_base(struct compiler *c)
 
 	set_new(t, "addrs4", IR_TYPE_IPV4, 4, 0);
 	set_new(t, "addrs6", IR_TYPE_IPV6, 16, 0);
+	set_new(t, "bridges", IR_TYPE_IFNAME, IF_NAMESIZE, NFT_SET_INTERVAL);
+	bridges_add(c, "docker0", 0);
+	bridges_add(c, "br-", 1);
 	vmap_new(t, "in4", IR_TYPE_IPV4, 4);
 	vmap_new(t, "in6", IR_TYPE_IPV6, 16);
 	vmap_new(t, "eg4", IR_TYPE_IPV4, 4);
@@ -1008,14 +1122,17 @@ emit_inet_base(struct compiler *c)
 	base_chain(t, "input", NF_INET_LOCAL_IN, COMPILE_PRIO_INET);
 	base_chain(t, "output", NF_INET_LOCAL_OUT, COMPILE_PRIO_INET);
 	emit_identity(c);
+	emit_pending(c);
 
 	emit_established(t, "forward");
 	emit_jump(t, "forward", "identity");
+	emit_jump(t, "forward", "pending");
 	emit_dispatch(t, "forward", POL_EGRESS);
 	emit_dispatch(t, "forward", POL_INGRESS);
 
 	emit_established(t, "input");
 	emit_jump(t, "input", "identity");
+	emit_jump(t, "input", "pending");
 	emit_dispatch(t, "input", POL_EGRESS);
 
 	emit_established(t, "output");
@@ -1258,6 +1375,8 @@ emit_addresses(struct compiler *c, const struct container *ct, int managed)
 	for (i = 0; i < ct->neps; i++) {
 		const struct endpoint *ep = &ct->eps[i];
 
+		if (ep->bridge[0])
+			bridges_add(c, ep->bridge, 0);
 		if (container_guarded(ct, i))
 			guard_add_port(c, ep);
 		/*
@@ -1325,6 +1444,7 @@ compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
 		if (managed)
 			emit_container(&c, ct);
 	}
+	bridges_finish(&c);
 	for (dir = 0; dir < POL_NDIRS; dir++) {
 		free(c.sets[dir]);
 		free(c.setbase[dir]);

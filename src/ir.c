@@ -358,6 +358,12 @@ print_range(struct strbuf *out, uint32_t type, const uint8_t *lo,
 		strbuf_addf(out, "/%d", plen);
 		return;
 	}
+	/* An interface-name prefix is nft's wildcard: "br-*". */
+	if (type == IR_TYPE_IFNAME && plen >= 0 && plen % 8 == 0 &&
+	    memchr(lo, '\0', (size_t)plen / 8) == NULL) {
+		strbuf_addf(out, "\"%.*s*\"", plen / 8, (const char *)lo);
+		return;
+	}
 	print_value(out, type, lo, len);
 	strbuf_addstr(out, "-");
 	print_value(out, type, hi, len);

@@ -1167,11 +1167,13 @@ policy_any_object(struct loader *ld, json_t *obj)
 {
 	const char	*api, *kind;
 	size_t		 old;
+	int		 rc;
 
 	if (policy_expect(ld, obj, JSON_OBJECT, "an object") == -1)
 		return;
-	if (policy_get_string(ld, obj, "apiVersion", 1, &api) != 1 ||
-	    policy_get_string(ld, obj, "kind", 1, &kind) != 1)
+	/* Both, so that both are reported when both are wrong. */
+	rc = policy_get_string(ld, obj, "apiVersion", 1, &api);
+	if (policy_get_string(ld, obj, "kind", 1, &kind) != 1 || rc != 1)
 		return;
 	if (strcmp(api, "bulkhead/v1") == 0 && strcmp(kind, "Policy") == 0)
 		policy_object(ld, obj);

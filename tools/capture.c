@@ -18,7 +18,7 @@
  *   time        RFC 3339 UTC with microseconds: the kernel's timestamp if
  *               the record has one, else when the record was read
  *   group       NFLOG group the record came from
- *   verdict     "denied", "audit", "log" or "spoofed"; null when the prefix
+ *   verdict     "denied", "audit", "log", "spoofed" or "pending"; null when the prefix
  *               is not bulkhead's
  *   direction   "ingress" or "egress" (null when not ours)
  *   policy      policy name (null when not ours)
@@ -155,7 +155,7 @@ usage(FILE *f)
 	    "      --proto P        tcp, udp, sctp, icmp, icmpv6, ... or a number\n"
 	    "      --port N         source or destination port N\n"
 	    "      --policy NAME    events attributed to policy NAME\n"
-	    "      --verdict V      denied, audit, log or spoofed\n"
+	    "      --verdict V      denied, audit, log, spoofed or pending\n"
 	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO [FLAGS] policy NAME DIR\n"
 	    "      rule N|default in DEV out DEV   (VERDICT is the quoted raw\n"
 	    "      prefix when it is not bulkhead's; DEV is the bridge port)\n"
@@ -257,6 +257,7 @@ verdict_word(char v)
 	case 'A': return "audit";
 	case 'L': return "log";
 	case 'S': return "spoofed";
+	case 'P': return "pending";
 	default: return NULL;
 	}
 }
@@ -264,7 +265,7 @@ verdict_word(char v)
 static char
 verdict_letter(const char *word)
 {
-	static const char	letters[] = "DALS";
+	static const char	letters[] = "DALSP";
 	size_t			i;
 
 	for (i = 0; letters[i]; i++)

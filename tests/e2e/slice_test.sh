@@ -142,9 +142,21 @@ kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=
 [ -z "$(tcp_reply web "$DB" 5432)" ] && pass "daemon down: web -> db:5432 still denied" ||
 	fail "daemon down: host unprotected"
 
+# A container started while the daemon is down is held back (fail closed):
+# its addresses are unknown, so nothing reaches it and it reaches nothing.
+run_ctr late app=free nc -ll -p 7001 -e echo late-ok
+LATE=$(ctr_ip late)
+[ -z "$(tcp_reply web "$LATE" 7001)" ] && pass "daemon down: unclassified container held back" ||
+	fail "daemon down: unclassified container reachable"
+grep -q "unclassified-container" "$W/capture.txt" &&
+	pass "capture shows the unclassified container's packets" ||
+	fail "capture lacks the unclassified container"
+
 # Restart: the daemon picks up the running containers again.
 start_daemon
-wait_for 20 in_sync 5 && pass "restart: daemon back in sync" || fail "restart: no sync"
+wait_for 20 in_sync 6 && pass "restart: daemon back in sync" || fail "restart: no sync"
+[ "$(tcp_reply web "$LATE" 7001)" = late-ok ] && pass "restart: late container classified and reachable" ||
+	fail "restart: late container still held back"
 [ "$(tcp_reply api "$DB" 5432)" = db-ok ] && pass "restart: api -> db still allowed" ||
 	fail "restart: api -> db blocked"
 kill -TERM "$DPID"; wait "$DPID"; DPID=
