@@ -337,22 +337,10 @@ check_path(const char *path, size_t *npolicies)
 	if (S_ISDIR(st.st_mode)) {
 		rc = policy_load_dir(path, &ps, &el);
 	} else {
-		FILE	*f = fopen(path, "r");
-		char	*buf;
-		size_t	 len;
-
-		if (f == NULL) {
-			fprintf(stderr, "%s: cannot read: %m\n", path);
-			return 1;
-		}
-		buf = xmalloc((size_t)st.st_size + 1);
-		len = fread(buf, 1, (size_t)st.st_size, f);
-		fclose(f);
+		/* The same checks as the daemon's, ownership and mode included. */
 		ps = policy_set_new();
-		if (policy_load_buffer(ps, path, buf, len, &el) ||
-		    policy_set_finish(ps, &el))
+		if (policy_load_file(ps, path, &el) || policy_set_finish(ps, &el))
 			rc = -1;
-		free(buf);
 	}
 	for (i = 0; i < el.n; i++)
 		fprintf(stderr, "%s\n", el.v[i]);
