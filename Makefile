@@ -73,11 +73,12 @@ e2e-bins: $(E2E_BINS)
 unit: unit-bins
 	@tests/run-unit.sh $(B)/tests $(UNIT_TESTS)
 
-# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The unit tests, and bulkheadd for one end-to-end run, under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) B=build/asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" unit-bins
+	  LDFLAGS="-fsanitize=address,undefined" unit-bins build/asan/bulkheadd
 
 # ---- libFuzzer targets for the parsers of untrusted input ----
 FUZZ_TARGETS	= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -10,6 +10,8 @@
 need_root
 
 GROUP=101
+# BULKHEADD: the daemon binary under test (asan_daemon_test.sh passes a sanitized one).
+BULKHEADD=${BULKHEADD:-$B/bulkheadd}
 W=$(mktemp -d /tmp/bulkhead-e2e.XXXXXX)
 RULES=$W/rules
 SOCK=$W/control.sock
@@ -45,7 +47,7 @@ JSON
 }
 
 start_daemon() {
-	"$B/bulkheadd" --rules "$RULES" --control-socket "$SOCK" --foreground \
+	"$BULKHEADD" --rules "$RULES" --control-socket "$SOCK" --foreground \
 		--nflog-group $GROUP -v >>"$W/bulkheadd.log" 2>&1 &
 	DPID=$!
 }
