@@ -1,0 +1,100 @@
+#!/bin/bash
+# docker_restart_test.sh: bulkheadd keeps the host protected and converges
+# when the Docker engine goes away and comes back.
+#  - the engine's socket is missing when bulkheadd starts: it retries with
+#    backoff, then synchronises once the socket answers;
+#  - dockerd is stopped and restarted (no live-restore: containers come
+#    back with new veths): the rules stay in force during the outage, and
+#    the restarted containers are classified again from a full listing.
+. "$(dirname "$0")/lib.sh"
+need_root
+
+GROUP=104
+W=$(mktemp -d /tmp/bulkhead-dr.XXXXXX)
+RULES=$W/rules
+SOCK=$W/control.sock
+PROXY=$W/docker.sock
+mkdir -p "$RULES"; chmod 755 "$W" "$RULES"
+DPID=; PPID_SOCAT=
+
+teardown() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	[ -n "$PPID_SOCAT" ] && kill "$PPID_SOCAT" 2>/dev/null
+	"$B/bulkheadd" --flush >/dev/null 2>&1
+	docker info >/dev/null 2>&1 || "$ROOT/tools/docker-up.sh" >/dev/null 2>&1
+	cleanup_containers
+	rm -rf "$W"
+}
+trap teardown EXIT
+
+cat >"$RULES/db.json" <<'JSON'
+{"apiVersion": "bulkhead/v1", "kind": "Policy", "metadata": {"name": "db-ingress"},
+ "spec": {"selector": "app == 'db'",
+          "ingress": [{"action": "allow", "protocol": "tcp",
+                       "source": {"selector": "app == 'api'"},
+                       "destination": {"ports": [5432]}}]}}
+JSON
+chmod 644 "$RULES/db.json"
+
+status() { "$B/bulkhead" -s "$SOCK" -o json status 2>/dev/null; }
+known() { # known N: N test containers classified, kernel in sync, engine connected
+	local st; st=$(status) || return 1
+	[ "$(jq '.in_sync and .docker_connected' <<<"$st")" = true ] &&
+	[ "$(jq '[.containers[] | select(.labels["bulkhead.test"] == "1") | select(.endpoints[0].veth != "")] | length' <<<"$st")" -ge "$1" ]
+}
+probe_db() { tcp_reply "$1" "$(ctr_ip db)" 5432; }
+
+cleanup_containers
+for c in db api web; do
+	docker rm -f $c >/dev/null 2>&1
+done
+docker run -d --restart always --name db --label $TLABEL --label app=db $IMAGE nc -ll -p 5432 -e echo db-ok >/dev/null
+docker run -d --restart always --name api --label $TLABEL --label app=api $IMAGE sleep 1d >/dev/null
+docker run -d --restart always --name web --label $TLABEL --label app=web $IMAGE sleep 1d >/dev/null
+
+# 1. The engine's socket is missing at start.
+"$B/bulkheadd" --rules "$RULES" --control-socket "$SOCK" --foreground -v \
+	--nflog-group $GROUP --docker-socket "$PROXY" >>"$W/bulkheadd.log" 2>&1 &
+DPID=$!
+sleep 2
+if st=$(status) && [ "$(jq .docker_connected <<<"$st")" = false ]; then
+	pass "socket missing: daemon up, reports the engine disconnected"
+else
+	fail "socket missing: unexpected status: $st"
+fi
+kill -0 "$DPID" 2>/dev/null && pass "socket missing: daemon keeps running" ||
+	fail "socket missing: daemon exited"
+socat UNIX-LISTEN:"$PROXY",fork UNIX-CONNECT:/var/run/docker.sock &
+PPID_SOCAT=$!
+if wait_for 20 known 3; then pass "socket appears: daemon connects and synchronises"
+else fail "socket appears: no sync ($(tail -3 "$W/bulkheadd.log"))"; fi
+[ "$(probe_db api)" = db-ok ] && pass "enforced: api -> db allowed" || fail "api -> db blocked"
+[ -z "$(probe_db web)" ] && pass "enforced: web -> db denied" || fail "web -> db passed"
+
+# 2. dockerd stopped and restarted.
+old_veth=$(jq -r '.containers[] | select(.name == "db") | .endpoints[0].veth' <<<"$(status)")
+pid=$(pgrep -x dockerd)
+kill -TERM $pid
+wait_for 30 sh -c "! kill -0 $pid 2>/dev/null" || fail "dockerd did not stop"
+sleep 1
+st=$(status)
+[ "$(jq .docker_connected <<<"$st")" = false ] && pass "dockerd down: daemon notices" ||
+	fail "dockerd down: daemon still claims a connection"
+nft list table inet bulkhead >/dev/null 2>&1 && pass "dockerd down: ruleset stays in the kernel" ||
+	fail "dockerd down: ruleset gone"
+"$ROOT/tools/docker-up.sh" >/dev/null 2>&1 || fail "dockerd did not come back"
+wait_for 30 sh -c "docker inspect -f '{{.State.Running}}' db api web | grep -vq false" ||
+	fail "containers did not restart"
+if wait_for 30 known 3; then pass "dockerd back: daemon resynchronised"
+else fail "dockerd back: no resync ($(tail -3 "$W/bulkheadd.log"))"; fi
+new_veth=$(jq -r '.containers[] | select(.name == "db") | .endpoints[0].veth' <<<"$(status)")
+[ -n "$new_veth" ] && [ "$new_veth" != "$old_veth" ] &&
+	pass "dockerd back: db classified on its new veth ($old_veth -> $new_veth)" ||
+	fail "dockerd back: db veth $old_veth -> $new_veth"
+wait_for 10 sh -c "[ \"\$(docker exec api nc -w 1 $(ctr_ip db) 5432 </dev/null 2>/dev/null)\" = db-ok ]" &&
+	pass "dockerd back: api -> db allowed" || fail "dockerd back: api -> db blocked"
+[ -z "$(probe_db web)" ] && pass "dockerd back: web -> db denied" || fail "dockerd back: web -> db passed"
+grep -q "unavailable; retrying" "$W/bulkheadd.log" && pass "reconnection logged with backoff" ||
+	fail "no reconnection in the log"
+for c in db api web; do docker update --restart no $c >/dev/null 2>&1; done
+finish
