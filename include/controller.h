@@ -48,6 +48,8 @@ struct controller {
 	char			 last_error[1024];
 	time_t			 started;
 	struct timespec		 next_retry;	/* of a failed apply or pending veth */
+	unsigned long		 drift_repairs;	/* our tables found missing and restored */
+	struct timespec		 next_drift_check;
 	int			 backoff_ms;	/* Docker reconnection */
 	struct timespec		 next_connect;
 };
@@ -72,6 +74,11 @@ void	controller_on_event(const struct docker_event *, void *arg);
 void	controller_on_links(struct controller *);
 /* Compiles and applies when dirty; returns 0 or -1 (logged, retried later). */
 int	controller_apply(struct controller *);
+/*
+ * Every DRIFT_CHECK_MS: are our tables still in the kernel?  Another tool's
+ * `nft flush ruleset` removes them; they are rebuilt at once.
+ */
+void	controller_check_drift(struct controller *);
 /* How long the main loop may sleep before the controller needs it, in ms. */
 int	controller_timeout(const struct controller *);
 

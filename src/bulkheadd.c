@@ -193,6 +193,7 @@ main_loop(struct controller *ctl, struct control *control, int sigfd)
 		int	i;
 
 		controller_docker_tick(ctl);
+		controller_check_drift(ctl);
 		controller_apply(ctl);
 		for (i = 0; i < NFDS; i++) {
 			fds[i].events = POLLIN;

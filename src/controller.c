@@ -27,8 +27,11 @@
 #include "snapshot.h"
 #include "util.h"
 
+#include <linux/netfilter.h>
+
 #define RETRY_MS	500
 #define BACKOFF_MAX_MS	10000
+#define DRIFT_CHECK_MS	1000
 
 static void
 now_plus(struct timespec *ts, int ms)
@@ -353,13 +356,37 @@ controller_reload(struct controller *ctl, char **errs)
 	return 0;
 }
 
+void
+controller_check_drift(struct controller *ctl)
+{
+	int	inet, bridge;
+
+	if (ms_until(&ctl->next_drift_check) > 0)
+		return;
+	now_plus(&ctl->next_drift_check, DRIFT_CHECK_MS);
+	if (ctl->applies == 0 || ctl->dirty)
+		return;		/* nothing applied yet, or an apply is due anyway */
+	inet = nft_table_exists(ctl->nft, NFPROTO_INET, COMPILE_TABLE);
+	bridge = nft_table_exists(ctl->nft, NFPROTO_BRIDGE, COMPILE_TABLE);
+	if (inet == -1 || bridge == -1 || (inet && bridge))
+		return;
+	log_warnx("drift: table %s %s missing from the kernel (flushed by "
+	    "another tool?); restoring it", inet ? "bridge" : "inet",
+	    COMPILE_TABLE);
+	ctl->drift_repairs++;
+	ctl->dirty = 1;
+	ctl->apply_failed = 0;
+}
+
 int
 controller_timeout(const struct controller *ctl)
 {
-	int	t = -1, r;
+	int	t = ms_until(&ctl->next_drift_check), r;
 
-	if (ctl->pending || ctl->dirty)
-		t = ms_until(&ctl->next_retry);
+	if (ctl->pending || ctl->dirty) {
+		r = ms_until(&ctl->next_retry);
+		t = t < 0 || (r >= 0 && r < t) ? r : t;
+	}
 	if (!docker_events_alive(ctl->docker) || ctl->resync) {
 		r = ms_until(&ctl->next_connect);
 		if (r < 0)
@@ -421,6 +448,8 @@ controller_status(const struct controller *ctl)
 	json_object_set_new(o, "last_apply_ms", json_real(ctl->last_apply_ms));
 	json_object_set_new(o, "last_error", json_string(ctl->last_error));
 	json_object_set_new(o, "in_sync", json_boolean(!ctl->dirty));
+	json_object_set_new(o, "drift_repairs",
+	    json_integer((json_int_t)ctl->drift_repairs));
 	json_object_set_new(o, "docker_connected",
 	    json_boolean(docker_events_alive(ctl->docker)));
 	json_object_set_new(o, "nflog_group",

@@ -180,6 +180,11 @@ cmd_status(const struct cli *cli)
 	    json_real_value(json_object_get(o, "last_apply_ms")),
 	    json_is_true(json_object_get(o, "docker_connected")) ?
 	    "connected" : "disconnected");
+	if (json_integer_value(json_object_get(o, "drift_repairs")))
+		printf("drift repairs: %lld (our tables were removed by someone "
+		    "else and restored)\n",
+		    (long long)json_integer_value(json_object_get(o,
+		    "drift_repairs")));
 	if (*json_string_value(json_object_get(o, "last_error")))
 		printf("last error: %s\n",
 		    json_string_value(json_object_get(o, "last_error")));

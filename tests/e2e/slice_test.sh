@@ -108,6 +108,15 @@ wait_for 10 in_sync 5 || fail "daemon did not learn db2"
 [ -z "$(tcp_reply web "$DB2" 5432)" ] && pass "new container: web -> db2:5432 denied" ||
 	fail "new container: web -> db2:5432 passed"
 
+# Drift: another tool deletes our table; it is restored within seconds.
+nft delete table inet bulkhead
+if wait_for 5 nft list table inet bulkhead; then pass "drift: deleted table restored"
+else fail "drift: table not restored"; fi
+[ -z "$(tcp_reply web "$DB" 5432)" ] && pass "drift: web -> db:5432 denied again" ||
+	fail "drift: web -> db:5432 passes after the table was restored"
+[ "$("$B/bulkhead" -s "$SOCK" -o json status | jq .drift_repairs)" -ge 1 ] &&
+	pass "drift: repair counted in status" || fail "drift: repair not counted"
+
 # Spoofing: a packet from web claiming api's address must not reach db.
 # (busybox has no raw sender; the guard's set content is checked instead.)
 nft list set bridge bulkhead port_ip4 | grep -q "$WEB" &&
