@@ -158,6 +158,9 @@ controller_resolve(struct controller *ctl, struct container *ct)
 	return missing;
 }
 
+static const char *controller_unsegmentable(const struct controller *,
+		    const struct container *, char *, size_t);
+
 /* Puts what Docker says of id now into the inventory. */
 static void
 controller_refresh(struct controller *ctl, const char *id)
@@ -186,6 +189,15 @@ controller_refresh(struct controller *ctl, const char *id)
 	}
 	log_info("container %s (%.12s) known", ct->name, ct->id);
 	inventory_put(&ctl->inv, ct);
+	{
+		char		 buf[256];
+		const char	*why = controller_unsegmentable(ctl, ct, buf,
+				    sizeof(buf));
+
+		if (why)
+			log_warnx("container %s cannot be segmented: %s",
+			    ct->name, why);
+	}
 	ctl->dirty = 1;
 }
 
@@ -415,11 +427,50 @@ controller_policies_for(const struct controller *ctl,
 	return a;
 }
 
+/*
+ * Why a container cannot be segmented on a veth of its own, or NULL when
+ * it can.  Written into buf when it names another container.
+ */
+static const char *
+controller_unsegmentable(const struct controller *ctl,
+    const struct container *ct, char *buf, size_t len)
+{
+	const char		*mode = ct->network_mode ? ct->network_mode : "";
+	const struct container	*owner;
+	size_t			 i;
+
+	if (strcmp(mode, "host") == 0)
+		return "uses the host's network namespace (--network host): "
+		    "no veth to filter";
+	if (strcmp(mode, "none") == 0)
+		return "has no network (--network none)";
+	if (strncmp(mode, "container:", 10) == 0) {
+		owner = inventory_get(&ctl->inv, mode + 10);
+		snprintf(buf, len, "shares the network namespace of %s: its "
+		    "traffic is that container's, under its policies",
+		    owner ? owner->name : mode + 10);
+		return buf;
+	}
+	for (i = 0; i < ct->neps; i++)
+		if (ct->eps[i].bridge[0])
+			return NULL;
+	if (ct->neps)
+		return "attached only to non-bridge networks (macvlan, ipvlan, "
+		    "overlay): no host veth to filter";
+	return NULL;
+}
+
 static json_t *
 controller_container_json(const struct controller *ctl,
     const struct container *ct)
 {
-	json_t	*o = snapshot_container(ct);
+	json_t		*o = snapshot_container(ct);
+	char		 buf[256];
+	const char	*why = controller_unsegmentable(ctl, ct, buf, sizeof(buf));
+
+	json_object_set_new(o, "segmentable", json_boolean(why == NULL));
+	if (why)
+		json_object_set_new(o, "reason", json_string(why));
 
 	json_object_set_new(o, "ingress",
 	    controller_policies_for(ctl, ct, POL_INGRESS));

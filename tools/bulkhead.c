@@ -141,9 +141,9 @@ print_container(json_t *c)
 			    json_string_value(json_object_get(ep, "ipv6")));
 		printf("\n");
 	}
-	if (json_array_size(eps) == 0)
-		printf("    net      none segmentable (network mode %s)\n",
-		    json_string_value(json_object_get(c, "network_mode")));
+	if (json_is_false(json_object_get(c, "segmentable")))
+		printf("    NOT SEGMENTED: %s\n",
+		    json_string_value(json_object_get(c, "reason")));
 	print_names("ingress", json_object_get(c, "ingress"));
 	print_names("egress", json_object_get(c, "egress"));
 }

@@ -108,6 +108,23 @@ wait_for 10 in_sync 5 || fail "daemon did not learn db2"
 [ -z "$(tcp_reply web "$DB2" 5432)" ] && pass "new container: web -> db2:5432 denied" ||
 	fail "new container: web -> db2:5432 passed"
 
+# Containers that cannot be segmented are reported with the reason.
+docker run -d --name hostnet --label "$TLABEL" --network host "$IMAGE" sleep 1d >/dev/null
+docker run -d --name nonet --label "$TLABEL" --network none "$IMAGE" sleep 1d >/dev/null
+docker run -d --name sidecar --label "$TLABEL" --network container:db "$IMAGE" sleep 1d >/dev/null
+reason() { "$B/bulkhead" -s "$SOCK" -o json status | jq -r ".containers[] | select(.name == \"$1\") | .reason"; }
+wait_for 10 sh -c "\"$B/bulkhead\" -s \"$SOCK\" -o json status | jq -e '.containers[] | select(.name == \"sidecar\")'" ||
+	fail "daemon did not learn the unsegmentable containers"
+reason hostnet | grep -q "host's network namespace" && pass "status: --network host reported as not segmentable" ||
+	fail "status: hostnet reason '$(reason hostnet)'"
+reason nonet | grep -q "no network" && pass "status: --network none reported" ||
+	fail "status: nonet reason '$(reason nonet)'"
+reason sidecar | grep -q "shares the network namespace of db" && pass "status: shared namespace names its owner" ||
+	fail "status: sidecar reason '$(reason sidecar)'"
+"$B/bulkhead" -s "$SOCK" status | grep -q "NOT SEGMENTED" && pass "status text shows unsegmented containers" ||
+	fail "status text lacks NOT SEGMENTED"
+docker rm -f hostnet nonet sidecar >/dev/null
+
 # Drift: another tool deletes our table; it is restored within seconds.
 nft delete table inet bulkhead
 if wait_for 5 nft list table inet bulkhead; then pass "drift: deleted table restored"
