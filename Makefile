@@ -109,7 +109,11 @@ check: deps
 	$(MAKE) asan fuzz-bins
 	@tests/run-all.sh
 
+# Root; not part of check.  Knobs: see tools/bench/run.sh.
+bench: deps all
+	tools/bench/run.sh
+
 clean:
 	rm -rf build
 
-.PHONY: all unit unit-bins e2e-bins asan fuzz fuzz-bins deps run check clean
+.PHONY: all unit unit-bins e2e-bins asan fuzz fuzz-bins deps run check bench clean

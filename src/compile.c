@@ -1081,8 +1081,10 @@ emit_identity(struct compiler *c)
 			    set);
 			if (i == 0) {
 				e_limit_log(c, r, prefix);
-				strbuf_addf(&txt, "limit log prefix \"%s\"",
-				    prefix);
+				strbuf_addf(&txt, "limit rate %u/second burst "
+				    "%u packets log group %u prefix \"%s\"",
+				    c->opts->log_rate, c->opts->log_burst,
+				    c->opts->nflog_group, prefix);
 			} else {
 				e_counter(r);
 				e_verdict(r, NF_DROP, NULL);

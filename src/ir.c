@@ -422,8 +422,8 @@ print_set(struct strbuf *out, const struct ir_set *s)
 		    IR_TYPE_VERDICT : s->data_type);
 	}
 	strbuf_addstr(out, "\n");
-	if (s->flags & (NFT_SET_CONSTANT | NFT_SET_INTERVAL | NFT_SET_CONCAT |
-	    NFT_SET_TIMEOUT)) {
+	/* nft spells concatenation in the type, never as a flag. */
+	if (s->flags & (NFT_SET_CONSTANT | NFT_SET_INTERVAL | NFT_SET_TIMEOUT)) {
 		const char *sep = "";
 
 		strbuf_addstr(out, "\t\tflags ");
@@ -433,10 +433,6 @@ print_set(struct strbuf *out, const struct ir_set *s)
 		}
 		if (s->flags & NFT_SET_INTERVAL) {
 			strbuf_addf(out, "%sinterval", sep);
-			sep = ",";
-		}
-		if (s->flags & NFT_SET_CONCAT) {
-			strbuf_addf(out, "%sconcat", sep);
 			sep = ",";
 		}
 		if (s->flags & NFT_SET_TIMEOUT)

@@ -24,6 +24,17 @@ for c in tests/golden/*/; do
 		else
 			echo "FAIL golden $name: exit $rc $(head -3 "$c.stderr")"; failed=$((failed + 1))
 		fi
+		# What plan prints must be a ruleset nft itself accepts (operators
+		# diff it, and `make bench` loads it with nft -f as the anchor).
+		# Checked in a throwaway network namespace: the host is untouched.
+		if [ "$(id -u)" = 0 ]; then
+			if err=$(printf '%s\n' "$out" | unshare -n nft -c -f - 2>&1); then
+				echo "PASS golden $name: nft -c -f accepts the plan"; passed=$((passed + 1))
+			else
+				echo "FAIL golden $name: nft -c -f rejects the plan: $(printf '%s' "$err" | head -3)"
+				failed=$((failed + 1))
+			fi
+		fi
 	fi
 	rm -f "$c.stderr"
 done
