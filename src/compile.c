@@ -50,6 +50,13 @@ struct range {
 	uint8_t	hi[16];
 };
 
+struct chain_class {
+	char		*key;		/* NULL: free slot */
+	uint64_t	 hash;
+	int		 dir;
+	char		 chain[IR_NAMELEN];
+};
+
 struct compiler {
 	const struct policy_set		*ps;
 	const struct inventory		*inv;
@@ -60,6 +67,9 @@ struct compiler {
 	size_t				*setbase[POL_NDIRS];	/* first index of policy p */
 	struct range			*bridge_ranges;
 	size_t				 nbridge_ranges;
+	struct chain_class		*classes;	/* hash table, see class_find */
+	size_t				 nclasses;
+	size_t				 classcap;
 };
 
 void
@@ -807,8 +817,8 @@ emit_audit_policy(struct compiler *c, const char *chain, size_t pi, int dir,
 	struct strbuf	 t;
 	struct ir_rule	*ir;
 
-	snprintf(sub, sizeof(sub), "au%zu_%c_%.12s", pi, dir ? 'e' : 'i',
-	    ct->id);
+	/* chain is "in_<class>"/"eg_<class>": the sub-chain is per class too. */
+	snprintf(sub, sizeof(sub), "au%zu_%s", pi, chain);
 	ir_chain_add(c->in, sub);
 	emit_policy_rules(c, sub, pi, dir, ct, 1);
 	emit_default(c, sub, 'A', dir, c->ps->v[pi]->name, 0);
@@ -818,23 +828,117 @@ emit_audit_policy(struct compiler *c, const char *chain, size_t pi, int dir,
 	rule_done(ir, &t);
 }
 
-/* Builds in_<id>/eg_<id>.  Returns 1 when the container is isolated in dir. */
-static int
-emit_container_chain(struct compiler *c, const struct container *ct, int dir,
-    char *chain)
+/*
+ * Containers that the same policies select, with the same rules admitting
+ * them on their own side, share one chain per direction: the chain's rules
+ * depend on nothing else.  So 10,000 replicas of a service cost one chain,
+ * and one more replica costs map elements, not rules.  Whatever makes a
+ * chain's rules depend on the container must be part of this key.
+ */
+static void
+class_key(struct compiler *c, const struct container *ct, int dir,
+    struct strbuf *key)
 {
-	const char	*first_enforce = NULL;
-	size_t		 pi;
-	int		 selected = 0;
+	size_t	pi, ri;
 
-	snprintf(chain, IR_NAMELEN, "%s_%.12s", dir ? "eg" : "in", ct->id);
 	for (pi = 0; pi < c->ps->n; pi++) {
 		const struct policy *p = c->ps->v[pi];
 
 		if (!policy_selects(p, ct, dir))
 			continue;
-		if (!selected++)
-			ir_chain_add(c->in, chain);
+		strbuf_addf(key, "%zu%c", pi, p->mode == POL_AUDIT ? 'a' : 'e');
+		for (ri = 0; ri < p->nrules[dir]; ri++)
+			strbuf_addstr(key, rule_local_admits(&p->rules[dir][ri],
+			    dir, ct) ? "1" : "0");
+		strbuf_addstr(key, ";");
+	}
+}
+
+static uint64_t
+class_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * The class of a key: its index in c->classes, added when new.  Open
+ * addressing over the key's hash; the table never fills beyond half.
+ */
+static struct chain_class *
+class_find(struct compiler *c, int dir, const char *key, int *isnew)
+{
+	uint64_t	 h = class_hash(key);
+	size_t		 i, n, probe;
+	int		 tag;
+
+	if (2 * (c->nclasses + 1) > c->classcap) {
+		struct chain_class *old = c->classes;
+		size_t oldcap = c->classcap;
+
+		c->classcap = c->classcap ? 2 * c->classcap : 64;
+		c->classes = xcalloc(c->classcap, sizeof(*c->classes));
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].key == NULL)
+				continue;
+			for (n = old[i].hash & (c->classcap - 1);
+			    c->classes[n].key != NULL; n = (n + 1) & (c->classcap - 1))
+				;
+			c->classes[n] = old[i];
+		}
+		free(old);
+	}
+	for (n = (h ^ (uint64_t)dir) & (c->classcap - 1), probe = 0, tag = 0;
+	    c->classes[n].key != NULL; n = (n + 1) & (c->classcap - 1), probe++) {
+		if (c->classes[n].dir == dir && c->classes[n].hash == h) {
+			if (strcmp(c->classes[n].key, key) == 0) {
+				*isnew = 0;
+				return &c->classes[n];
+			}
+			tag++;	/* a 64-bit collision: name it apart */
+		}
+	}
+	c->classes[n].key = xstrdup(key);
+	c->classes[n].hash = h;
+	c->classes[n].dir = dir;
+	if (tag)
+		snprintf(c->classes[n].chain, IR_NAMELEN, "%s_%016llx_%d",
+		    dir ? "eg" : "in", (unsigned long long)h, tag);
+	else
+		snprintf(c->classes[n].chain, IR_NAMELEN, "%s_%016llx",
+		    dir ? "eg" : "in", (unsigned long long)h);
+	c->nclasses++;
+	*isnew = 1;
+	return &c->classes[n];
+}
+
+static void
+classes_free(struct compiler *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->classcap; i++)
+		free(c->classes[i].key);
+	free(c->classes);
+}
+
+/* Fills the rules of a class chain, for its first container ct. */
+static void
+emit_class_chain(struct compiler *c, const struct container *ct, int dir,
+    const char *chain)
+{
+	const char	*first_enforce = NULL;
+	size_t		 pi;
+
+	ir_chain_add(c->in, chain);
+	for (pi = 0; pi < c->ps->n; pi++) {
+		const struct policy *p = c->ps->v[pi];
+
+		if (!policy_selects(p, ct, dir))
+			continue;
 		if (p->mode == POL_AUDIT) {
 			emit_audit_policy(c, chain, pi, dir, ct);
 			continue;
@@ -845,7 +949,32 @@ emit_container_chain(struct compiler *c, const struct container *ct, int dir,
 	}
 	if (first_enforce)
 		emit_default(c, chain, 'D', dir, first_enforce, 1);
-	return selected > 0;
+}
+
+/*
+ * Names in chain the class chain of ct in dir, emitting it when new.
+ * Returns 1 when the container is isolated in dir (some policy selects it).
+ */
+static int
+emit_container_chain(struct compiler *c, const struct container *ct, int dir,
+    char *chain)
+{
+	struct chain_class	*cl;
+	struct strbuf		 key;
+	int			 isnew;
+
+	strbuf_init(&key);
+	class_key(c, ct, dir, &key);
+	if (key.len == 0) {
+		strbuf_release(&key);
+		return 0;
+	}
+	cl = class_find(c, dir, key.buf, &isnew);
+	strbuf_release(&key);
+	strlcpy_bh(chain, cl->chain, IR_NAMELEN);
+	if (isnew)
+		emit_class_chain(c, ct, dir, chain);
+	return 1;
 }
 
 static void
@@ -1447,6 +1576,7 @@ compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
 			emit_container(&c, ct);
 	}
 	bridges_finish(&c);
+	classes_free(&c);
 	for (dir = 0; dir < POL_NDIRS; dir++) {
 		free(c.sets[dir]);
 		free(c.setbase[dir]);

@@ -94,6 +94,21 @@ has_chain(struct ir_table *t, const char *name)
 	return 0;
 }
 
+/* The chain an address jumps to in verdict map map ("in4"), or NULL. */
+static const char *
+chain_of(struct ir_table *t, const char *map, const char *ip4)
+{
+	struct ir_set	*s = ir_set_find(t, map);
+	struct in_addr	 a;
+	size_t		 i;
+
+	assert_int_equal(inet_pton(AF_INET, ip4, &a), 1);
+	for (i = 0; s != NULL && i < s->nelems; i++)
+		if (memcmp(s->elems[i].key, &a, 4) == 0)
+			return s->elems[i].chain;
+	return NULL;
+}
+
 /* The texts of a chain's rules joined by newlines; caller frees. */
 static char *
 chain_text(struct ir_table *t, const char *chain)
@@ -175,15 +190,14 @@ test_only_selected_get_chains(void **state)
 {
 	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
 
-	assert_true(has_chain(in, "in_aaaaaaaaaaaa"));
-	assert_true(has_chain(in, "eg_aaaaaaaaaaaa"));
-	assert_false(has_chain(in, "in_bbbbbbbbbbbb"));
-	assert_false(has_chain(in, "eg_dddddddddddd"));
+	assert_non_null(chain_of(in, "in4", "172.17.0.2"));
+	assert_true(has_chain(in, chain_of(in, "in4", "172.17.0.2")));
+	assert_true(has_chain(in, chain_of(in, "eg4", "172.17.0.2")));
+	assert_null(chain_of(in, "in4", "172.17.0.3"));
+	assert_null(chain_of(in, "eg4", "172.17.0.9"));
 	/* One map entry per isolated address and direction. */
 	assert_int_equal(ir_set_find(in, "in4")->nelems, 1);
 	assert_int_equal(ir_set_find(in, "eg4")->nelems, 1);
-	assert_string_equal(ir_set_find(in, "in4")->elems[0].chain,
-	    "in_aaaaaaaaaaaa");
 	assert_int_equal(ir_set_find(in, "in4")->elems[0].verdict, NFT_JUMP);
 }
 
@@ -191,7 +205,7 @@ static void
 test_rule_order_and_prefixes(void **state)
 {
 	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
-	char		*t = chain_text(in, "in_aaaaaaaaaaaa");
+	char		*t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
 	char		*deny = strstr(t, "prefix \"bh|D|I|0|db-in\"");
 	char		*allow = strstr(t, "@p0_i1_dport counter accept");
 	char		*dflt = strstr(t, "prefix \"bh|D|I|*|db-in\"");
@@ -203,7 +217,7 @@ test_rule_order_and_prefixes(void **state)
 	/* The drop is a rule of its own after the rate-limited log. */
 	assert_non_null(strstr(dflt, "\ncounter drop\n"));
 	free(t);
-	t = chain_text(in, "eg_aaaaaaaaaaaa");
+	t = chain_text(in, chain_of(in, "eg4", "172.17.0.2"));
 	assert_non_null(strstr(t, "bh|D|E|*|db-out"));
 	free(t);
 }
@@ -298,7 +312,7 @@ test_audit_policy_runs_apart(void **state)
 	struct compile_opts	 o;
 	struct ir_ruleset	*rs;
 	struct ir_table		*in;
-	char			*t;
+	char			*t, sub[IR_NAMELEN];
 
 	(void)state;
 	inventory_init(&inv);
@@ -307,15 +321,66 @@ test_audit_policy_runs_apart(void **state)
 	compile_opts_default(&o);
 	rs = compile_ruleset(ps, &inv, &o);
 	in = table(rs, NFPROTO_INET);
-	assert_true(has_chain(in, "au0_i_aaaaaaaaaaaa"));
-	t = chain_text(in, "in_aaaaaaaaaaaa");
+	snprintf(sub, sizeof(sub), "au0_%s", chain_of(in, "in4", "172.17.0.2"));
+	assert_true(has_chain(in, sub));
+	t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
 	/* Audit only: no drop in the container's chain. */
 	assert_null(strstr(t, "drop"));
 	free(t);
-	t = chain_text(in, "au0_i_aaaaaaaaaaaa");
+	t = chain_text(in, sub);
 	assert_non_null(strstr(t, "bh|A|I|0|try"));
 	assert_null(strstr(t, "drop"));
 	free(t);
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
+/*
+ * Replicas share their chains: one more replica adds map and set elements,
+ * never a chain or a rule; a container that a rule's own-side selector
+ * tells apart gets a chain of its own.
+ */
+static void
+test_replicas_share_chains(void **state)
+{
+	const char *json =
+	    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"api\"},\"spec\":{\"selector\":"
+	    "\"app == 'api'\",\"ingress\":[{\"action\":\"allow\","
+	    "\"destination\":{\"selector\":\"tier == 'gold'\"}}]}}";
+	struct policy_set	*ps = load(json);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs, *rs2;
+	struct ir_table		*in, *in2;
+
+	(void)state;
+	inventory_init(&inv);
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "api1", "app=api",
+	    "172.17.0.2", "v1"));
+	inventory_put(&inv, mkct("bbbbbbbbbbbb0000", "api2", "app=api",
+	    "172.17.0.3", "v2"));
+	inventory_put(&inv, mkct("cccccccccccc0000", "api3", "app=api,tier=gold",
+	    "172.17.0.4", "v3"));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	in = table(rs, NFPROTO_INET);
+	assert_string_equal(chain_of(in, "in4", "172.17.0.2"),
+	    chain_of(in, "in4", "172.17.0.3"));
+	assert_string_not_equal(chain_of(in, "in4", "172.17.0.2"),
+	    chain_of(in, "in4", "172.17.0.4"));
+	inventory_put(&inv, mkct("dddddddddddd0000", "api4", "app=api",
+	    "172.17.0.5", "v4"));
+	rs2 = compile_ruleset(ps, &inv, &o);
+	in2 = table(rs2, NFPROTO_INET);
+	assert_int_equal(in2->nchains, in->nchains);
+	assert_int_equal(in2->nrules, in->nrules);
+	assert_int_equal(ir_set_find(in2, "in4")->nelems,
+	    ir_set_find(in, "in4")->nelems + 1);
+	assert_string_equal(chain_of(in2, "in4", "172.17.0.5"),
+	    chain_of(in, "in4", "172.17.0.2"));
+	ir_ruleset_free(rs2);
 	ir_ruleset_free(rs);
 	inventory_release(&inv);
 	policy_set_free(ps);
@@ -326,6 +391,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
+		cmocka_unit_test(test_replicas_share_chains),
 		cmocka_unit_test_setup_teardown(test_only_selected_get_chains,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_order_and_prefixes,
