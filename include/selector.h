@@ -31,6 +31,15 @@ struct selector	*selector_parse(const char *text, char *err, size_t errlen,
 void		 selector_free(struct selector *);
 /* Returns 1 when the labels satisfy the selector, 0 otherwise. */
 int		 selector_match(const struct selector *, const struct labelset *);
+/*
+ * A condition every match fulfils: label key has one of vals[0..nvals)
+ * (from an ==, an in, or an operand of a top-level &&).  Returns 1 and
+ * points into the selector, or 0 when there is none (all(), !=, ||, ...).
+ * Lets callers look candidates up in a label index instead of testing
+ * every label set.
+ */
+int		 selector_required(const struct selector *, const char **key,
+		    char *const **vals, size_t *nvals);
 /* The canonical text of the selector, owned by the selector. */
 const char	*selector_text(const struct selector *);
 

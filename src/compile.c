@@ -57,6 +57,18 @@ struct chain_class {
 	char		 chain[IR_NAMELEN];
 };
 
+struct ordlist {
+	size_t	*v;
+	size_t	 n;
+};
+
+/* One label of one container, in c->labels sorted by key, then value. */
+struct label_ref {
+	const char	*key;
+	const char	*value;
+	size_t		 ord;
+};
+
 struct compiler {
 	const struct policy_set		*ps;
 	const struct inventory		*inv;
@@ -70,6 +82,12 @@ struct compiler {
 	struct chain_class		*classes;	/* hash table, see class_find */
 	size_t				 nclasses;
 	size_t				 classcap;
+	int				 ncollide;	/* of the last class_find */
+	const struct container		**ctv;		/* by ordinal */
+	size_t				 nct;
+	struct label_ref		*labels;	/* the label index */
+	size_t				 nlabels;
+	struct ordlist			*selected[POL_NDIRS];	/* [ord]: policies, in order */
 };
 
 void
@@ -394,6 +412,150 @@ peer_nets_contain(const struct peer *p, int fam, const void *addr)
 	return 0;
 }
 
+/* ---- which containers a selector may match ---- */
+
+static int
+label_ref_cmp(const void *a, const void *b)
+{
+	const struct label_ref *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+
+	if (r == 0)
+		r = strcmp(x->value, y->value);
+	if (r == 0)
+		r = x->ord < y->ord ? -1 : x->ord > y->ord;
+	return r;
+}
+
+/*
+ * Numbers the containers and indexes their labels, so that a selector
+ * with an == or in condition is tested only against the containers that
+ * carry one of its values: compiling stays near-linear in containers
+ * times policies' matches rather than their product.
+ */
+static void
+index_build(struct compiler *c)
+{
+	const struct container	*ct;
+	size_t			 i, n = 0;
+
+	c->ctv = xcalloc(c->inv->n + 1, sizeof(*c->ctv));
+	TAILQ_FOREACH(ct, &c->inv->containers, entry) {
+		c->ctv[c->nct++] = ct;
+		n += ct->labels.n;
+	}
+	c->labels = xcalloc(n + 1, sizeof(*c->labels));
+	for (i = 0; i < c->nct; i++) {
+		const struct labelset *ls = &c->ctv[i]->labels;
+		size_t j;
+
+		for (j = 0; j < ls->n; j++) {
+			c->labels[c->nlabels].key = ls->v[j].key;
+			c->labels[c->nlabels].value = ls->v[j].value;
+			c->labels[c->nlabels++].ord = i;
+		}
+	}
+	qsort(c->labels, c->nlabels, sizeof(*c->labels), label_ref_cmp);
+}
+
+/* The first index entry not below (key, value). */
+static size_t
+index_lower(const struct compiler *c, const char *key, const char *value)
+{
+	size_t	lo = 0, hi = c->nlabels;
+
+	while (lo < hi) {
+		size_t	mid = lo + (hi - lo) / 2;
+		int	r = strcmp(c->labels[mid].key, key);
+
+		if (r == 0)
+			r = strcmp(c->labels[mid].value, value);
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The ordinals of the containers sel may match (a superset: the caller
+ * still tests each), in *n.  Returns a new array the caller frees, or
+ * NULL meaning every container 0..*n-1.
+ */
+static size_t *
+candidates(struct compiler *c, const struct selector *sel, size_t *n)
+{
+	const char	*key;
+	char *const	*vals;
+	size_t		 nvals, i, j, *v = NULL;
+
+	if (!selector_required(sel, &key, &vals, &nvals)) {
+		*n = c->nct;
+		return NULL;
+	}
+	*n = 0;
+	for (i = 0; i < nvals; i++) {
+		/* Values of one in-set could repeat: skip the repeats. */
+		for (j = 0; j < i && strcmp(vals[j], vals[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		for (j = index_lower(c, key, vals[i]); j < c->nlabels &&
+		    strcmp(c->labels[j].key, key) == 0 &&
+		    strcmp(c->labels[j].value, vals[i]) == 0; j++) {
+			v = xreallocarray(v, *n + 1, sizeof(*v));
+			v[(*n)++] = c->labels[j].ord;
+		}
+	}
+	return v != NULL ? v : xcalloc(1, sizeof(*v));
+}
+
+/* For each container and direction, the policies selecting it, in order. */
+static void
+selections_build(struct compiler *c)
+{
+	size_t	pi, k, ncand, *cand;
+	int	dir;
+
+	for (dir = 0; dir < POL_NDIRS; dir++)
+		c->selected[dir] = xcalloc(c->nct + 1, sizeof(struct ordlist));
+	for (pi = 0; pi < c->ps->n; pi++) {
+		const struct policy *p = c->ps->v[pi];
+
+		cand = candidates(c, p->selector, &ncand);
+		for (k = 0; k < ncand; k++) {
+			size_t ord = cand ? cand[k] : k;
+
+			for (dir = 0; dir < POL_NDIRS; dir++) {
+				struct ordlist *l = &c->selected[dir][ord];
+
+				if (!policy_selects(p, c->ctv[ord], dir))
+					continue;
+				l->v = xreallocarray(l->v, l->n + 1,
+				    sizeof(*l->v));
+				l->v[l->n++] = pi;
+			}
+		}
+		free(cand);
+	}
+}
+
+static void
+index_free(struct compiler *c)
+{
+	size_t	i;
+	int	dir;
+
+	for (dir = 0; dir < POL_NDIRS; dir++) {
+		for (i = 0; c->selected[dir] != NULL && i < c->nct; i++)
+			free(c->selected[dir][i].v);
+		free(c->selected[dir]);
+	}
+	free(c->labels);
+	free(c->ctv);
+}
+
 /*
  * The addresses a peer stands for, in family fam: the containers its
  * selector matches (only for the remote side, and within nets when both
@@ -404,11 +566,14 @@ fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
     int fam, int use_selector)
 {
 	struct range		*v = NULL;
-	size_t			 n = 0, i, len = fam == 4 ? 4 : 16;
+	size_t			 n = 0, i, k, ncand, len = fam == 4 ? 4 : 16;
 	const struct container	*ct;
 
 	if (use_selector && p->selector) {
-		TAILQ_FOREACH(ct, &c->inv->containers, entry) {
+		size_t *cand = candidates(c, p->selector, &ncand);
+
+		for (k = 0; k < ncand; k++) {
+			ct = c->ctv[cand ? cand[k] : k];
 			if (!selector_match(p->selector, &ct->labels))
 				continue;
 			for (i = 0; i < ct->neps; i++) {
@@ -420,6 +585,7 @@ fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
 				range_from_addr(&v[n++], a, len);
 			}
 		}
+		free(cand);
 	} else {
 		for (i = 0; i < p->nnets; i++) {
 			if ((p->nets[i].family == AF_INET) != (fam == 4))
@@ -461,58 +627,195 @@ fill_port_set(struct ir_set *s, const struct port_range *pr, size_t n)
 	free(v);
 }
 
-/* Creates the named sets of one rule (shared by all containers). */
+static uint64_t
+class_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Interns key in c->classes (chain classes and set definitions alike).
+ * Returns its entry; *isnew tells the caller to name it.  Open addressing
+ * over the key's hash; the table never fills beyond half.
+ */
+static struct chain_class *
+class_find(struct compiler *c, int dir, const char *key, int *isnew)
+{
+	uint64_t	 h = class_hash(key);
+	size_t		 i, n;
+
+	if (2 * (c->nclasses + 1) > c->classcap) {
+		struct chain_class *old = c->classes;
+		size_t oldcap = c->classcap;
+
+		c->classcap = c->classcap ? 2 * c->classcap : 64;
+		c->classes = xcalloc(c->classcap, sizeof(*c->classes));
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].key == NULL)
+				continue;
+			for (n = old[i].hash & (c->classcap - 1);
+			    c->classes[n].key != NULL; n = (n + 1) & (c->classcap - 1))
+				;
+			c->classes[n] = old[i];
+		}
+		free(old);
+	}
+	for (n = h & (c->classcap - 1), c->ncollide = 0;
+	    c->classes[n].key != NULL; n = (n + 1) & (c->classcap - 1)) {
+		if (c->classes[n].dir == dir && c->classes[n].hash == h) {
+			if (strcmp(c->classes[n].key, key) == 0) {
+				*isnew = 0;
+				return &c->classes[n];
+			}
+			c->ncollide++;
+		}
+	}
+	c->classes[n].key = xstrdup(key);
+	c->classes[n].hash = h;
+	c->classes[n].dir = dir;
+	c->nclasses++;
+	*isnew = 1;
+	return &c->classes[n];
+}
+
+static void
+classes_free(struct compiler *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->classcap; i++)
+		free(c->classes[i].key);
+	free(c->classes);
+}
+
+/* Creates the named sets of one rule (shared by all containers, and by
+ * every rule with the same definition). */
+static void
+key_nets(struct strbuf *k, const struct cidr *v, size_t n, int fam)
+{
+	char	buf[INET6_ADDRSTRLEN];
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if ((v[i].family == AF_INET) != (fam == 4))
+			continue;
+		inet_ntop(v[i].family, &v[i].addr, buf, sizeof(buf));
+		strbuf_addf(k, "%s/%d,", buf, v[i].prefix);
+	}
+}
+
+static void
+key_ports(struct strbuf *k, const struct port_range *pr, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		strbuf_addf(k, "%u-%u,", pr[i].lo, pr[i].hi);
+}
+
+/*
+ * Names in name the set defined by key: the name of the first rule that
+ * defined it, or name itself when new.  Returns 1 when the caller must
+ * create and fill the set.  Sharing keeps the kernel's set count (whose
+ * cost grows faster than linearly per batch) at the number of distinct
+ * peers, not of rules.
+ */
+static int
+set_intern(struct compiler *c, struct strbuf *key, char *name)
+{
+	struct chain_class	*e;
+	int			 isnew;
+
+	e = class_find(c, 2, key->buf, &isnew);
+	strbuf_clear(key);
+	if (isnew) {
+		strlcpy_bh(e->chain, name, IR_NAMELEN);
+		return 1;
+	}
+	strlcpy_bh(name, e->chain, IR_NAMELEN);
+	return 0;
+}
+
 static void
 rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
     size_t ri, const struct rule *r)
 {
 	enum side	 remote = dir == POL_INGRESS ? SIDE_SRC : SIDE_DST;
 	const char	*sn[2] = { "s", "d" };
+	struct strbuf	 k;
 	int		 s, fam;
 
 	memset(rs, 0, sizeof(*rs));
+	strbuf_init(&k);
 	for (s = SIDE_SRC; s <= SIDE_DST; s++) {
 		const struct peer *p = s == SIDE_SRC ? &r->source : &r->destination;
 
 		for (fam = 0; fam < 2; fam++) {
 			uint32_t type = fam == 0 ? IR_TYPE_IPV4 : IR_TYPE_IPV6;
 			uint32_t len = fam == 0 ? 4 : 16;
+			int use_sel = s == (int)remote;
 			struct ir_set *set;
 
 			if (peer_has_addr(p, s, remote)) {
 				snprintf(rs->addr[s][fam], IR_NAMELEN,
 				    "p%zu_%c%zu_%saddr%d", pi, dir ? 'e' : 'i',
 				    ri, sn[s], fam ? 6 : 4);
-				set = set_new(c->in, rs->addr[s][fam], type, len,
-				    NFT_SET_INTERVAL);
-				fill_addr_set(c, set, p, fam ? 6 : 4,
-				    s == (int)remote);
+				strbuf_addf(&k, "addr%d|", fam ? 6 : 4);
+				if (use_sel && p->selector)
+					strbuf_addf(&k, "sel=%s|",
+					    selector_text(p->selector));
+				if (use_sel && p->ns_selector)
+					strbuf_addf(&k, "ns=%s|",
+					    selector_text(p->ns_selector));
+				key_nets(&k, p->nets, p->nnets, fam ? 6 : 4);
+				if (set_intern(c, &k, rs->addr[s][fam])) {
+					set = set_new(c->in, rs->addr[s][fam],
+					    type, len, NFT_SET_INTERVAL);
+					fill_addr_set(c, set, p, fam ? 6 : 4,
+					    use_sel);
+				}
 			}
 			if (p->nnot_nets) {
 				snprintf(rs->notaddr[s][fam], IR_NAMELEN,
 				    "p%zu_%c%zu_%snot%d", pi, dir ? 'e' : 'i',
 				    ri, sn[s], fam ? 6 : 4);
-				set = set_new(c->in, rs->notaddr[s][fam], type,
-				    len, NFT_SET_INTERVAL);
-				fill_notnet_set(set, p, fam ? 6 : 4);
+				strbuf_addf(&k, "not%d|", fam ? 6 : 4);
+				key_nets(&k, p->not_nets, p->nnot_nets,
+				    fam ? 6 : 4);
+				if (set_intern(c, &k, rs->notaddr[s][fam])) {
+					set = set_new(c->in, rs->notaddr[s][fam],
+					    type, len, NFT_SET_INTERVAL);
+					fill_notnet_set(set, p, fam ? 6 : 4);
+				}
 			}
 		}
 		if (p->nports) {
 			snprintf(rs->port[s], IR_NAMELEN, "p%zu_%c%zu_%sport",
 			    pi, dir ? 'e' : 'i', ri, sn[s]);
-			fill_port_set(set_new(c->in, rs->port[s],
-			    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
-			    p->ports, p->nports);
+			strbuf_addstr(&k, "port|");
+			key_ports(&k, p->ports, p->nports);
+			if (set_intern(c, &k, rs->port[s]))
+				fill_port_set(set_new(c->in, rs->port[s],
+				    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
+				    p->ports, p->nports);
 		}
 		if (p->nnot_ports) {
 			snprintf(rs->notport[s], IR_NAMELEN,
 			    "p%zu_%c%zu_%snotport", pi, dir ? 'e' : 'i', ri,
 			    sn[s]);
-			fill_port_set(set_new(c->in, rs->notport[s],
-			    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
-			    p->not_ports, p->nnot_ports);
+			strbuf_addstr(&k, "port|");
+			key_ports(&k, p->not_ports, p->nnot_ports);
+			if (set_intern(c, &k, rs->notport[s]))
+				fill_port_set(set_new(c->in, rs->notport[s],
+				    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
+				    p->not_ports, p->nnot_ports);
 		}
 	}
+	strbuf_release(&k);
 }
 
 /* ---- per-container chains ---- */
@@ -836,16 +1139,15 @@ emit_audit_policy(struct compiler *c, const char *chain, size_t pi, int dir,
  * chain's rules depend on the container must be part of this key.
  */
 static void
-class_key(struct compiler *c, const struct container *ct, int dir,
-    struct strbuf *key)
+class_key(struct compiler *c, size_t ord, int dir, struct strbuf *key)
 {
-	size_t	pi, ri;
+	const struct container	*ct = c->ctv[ord];
+	const struct ordlist	*sel = &c->selected[dir][ord];
+	size_t			 i, pi, ri;
 
-	for (pi = 0; pi < c->ps->n; pi++) {
-		const struct policy *p = c->ps->v[pi];
+	for (i = 0; i < sel->n; i++) {
+		const struct policy *p = c->ps->v[pi = sel->v[i]];
 
-		if (!policy_selects(p, ct, dir))
-			continue;
 		strbuf_addf(key, "%zu%c", pi, p->mode == POL_AUDIT ? 'a' : 'e');
 		for (ri = 0; ri < p->nrules[dir]; ri++)
 			strbuf_addstr(key, rule_local_admits(&p->rules[dir][ri],
@@ -854,91 +1156,19 @@ class_key(struct compiler *c, const struct container *ct, int dir,
 	}
 }
 
-static uint64_t
-class_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-/*
- * The class of a key: its index in c->classes, added when new.  Open
- * addressing over the key's hash; the table never fills beyond half.
- */
-static struct chain_class *
-class_find(struct compiler *c, int dir, const char *key, int *isnew)
-{
-	uint64_t	 h = class_hash(key);
-	size_t		 i, n, probe;
-	int		 tag;
-
-	if (2 * (c->nclasses + 1) > c->classcap) {
-		struct chain_class *old = c->classes;
-		size_t oldcap = c->classcap;
-
-		c->classcap = c->classcap ? 2 * c->classcap : 64;
-		c->classes = xcalloc(c->classcap, sizeof(*c->classes));
-		for (i = 0; i < oldcap; i++) {
-			if (old[i].key == NULL)
-				continue;
-			for (n = old[i].hash & (c->classcap - 1);
-			    c->classes[n].key != NULL; n = (n + 1) & (c->classcap - 1))
-				;
-			c->classes[n] = old[i];
-		}
-		free(old);
-	}
-	for (n = (h ^ (uint64_t)dir) & (c->classcap - 1), probe = 0, tag = 0;
-	    c->classes[n].key != NULL; n = (n + 1) & (c->classcap - 1), probe++) {
-		if (c->classes[n].dir == dir && c->classes[n].hash == h) {
-			if (strcmp(c->classes[n].key, key) == 0) {
-				*isnew = 0;
-				return &c->classes[n];
-			}
-			tag++;	/* a 64-bit collision: name it apart */
-		}
-	}
-	c->classes[n].key = xstrdup(key);
-	c->classes[n].hash = h;
-	c->classes[n].dir = dir;
-	if (tag)
-		snprintf(c->classes[n].chain, IR_NAMELEN, "%s_%016llx_%d",
-		    dir ? "eg" : "in", (unsigned long long)h, tag);
-	else
-		snprintf(c->classes[n].chain, IR_NAMELEN, "%s_%016llx",
-		    dir ? "eg" : "in", (unsigned long long)h);
-	c->nclasses++;
-	*isnew = 1;
-	return &c->classes[n];
-}
-
+/* Fills the rules of a class chain, for its first container. */
 static void
-classes_free(struct compiler *c)
+emit_class_chain(struct compiler *c, size_t ord, int dir, const char *chain)
 {
-	size_t	i;
-
-	for (i = 0; i < c->classcap; i++)
-		free(c->classes[i].key);
-	free(c->classes);
-}
-
-/* Fills the rules of a class chain, for its first container ct. */
-static void
-emit_class_chain(struct compiler *c, const struct container *ct, int dir,
-    const char *chain)
-{
-	const char	*first_enforce = NULL;
-	size_t		 pi;
+	const struct container	*ct = c->ctv[ord];
+	const struct ordlist	*sel = &c->selected[dir][ord];
+	const char		*first_enforce = NULL;
+	size_t			 i, pi;
 
 	ir_chain_add(c->in, chain);
-	for (pi = 0; pi < c->ps->n; pi++) {
-		const struct policy *p = c->ps->v[pi];
+	for (i = 0; i < sel->n; i++) {
+		const struct policy *p = c->ps->v[pi = sel->v[i]];
 
-		if (!policy_selects(p, ct, dir))
-			continue;
 		if (p->mode == POL_AUDIT) {
 			emit_audit_policy(c, chain, pi, dir, ct);
 			continue;
@@ -956,24 +1186,30 @@ emit_class_chain(struct compiler *c, const struct container *ct, int dir,
  * Returns 1 when the container is isolated in dir (some policy selects it).
  */
 static int
-emit_container_chain(struct compiler *c, const struct container *ct, int dir,
-    char *chain)
+emit_container_chain(struct compiler *c, size_t ord, int dir, char *chain)
 {
 	struct chain_class	*cl;
 	struct strbuf		 key;
 	int			 isnew;
 
 	strbuf_init(&key);
-	class_key(c, ct, dir, &key);
+	class_key(c, ord, dir, &key);
 	if (key.len == 0) {
 		strbuf_release(&key);
 		return 0;
 	}
 	cl = class_find(c, dir, key.buf, &isnew);
 	strbuf_release(&key);
+	if (isnew && c->ncollide)	/* a 64-bit collision: name it apart */
+		snprintf(cl->chain, IR_NAMELEN, "%s_%016llx_%d",
+		    dir ? "eg" : "in", (unsigned long long)cl->hash,
+		    c->ncollide);
+	else if (isnew)
+		snprintf(cl->chain, IR_NAMELEN, "%s_%016llx",
+		    dir ? "eg" : "in", (unsigned long long)cl->hash);
 	strlcpy_bh(chain, cl->chain, IR_NAMELEN);
 	if (isnew)
-		emit_class_chain(c, ct, dir, chain);
+		emit_class_chain(c, ord, dir, chain);
 	return 1;
 }
 
@@ -988,14 +1224,15 @@ vmap_add(struct ir_set *s, const void *key, size_t len, const char *chain)
 }
 
 static void
-emit_container(struct compiler *c, const struct container *ct)
+emit_container(struct compiler *c, size_t ord)
 {
-	char	chain[POL_NDIRS][IR_NAMELEN];
-	int	dir, iso[POL_NDIRS];
-	size_t	i;
+	const struct container	*ct = c->ctv[ord];
+	char			 chain[POL_NDIRS][IR_NAMELEN];
+	int			 dir, iso[POL_NDIRS];
+	size_t			 i;
 
 	for (dir = 0; dir < POL_NDIRS; dir++)
-		iso[dir] = emit_container_chain(c, ct, dir, chain[dir]);
+		iso[dir] = emit_container_chain(c, ord, dir, chain[dir]);
 	for (i = 0; i < ct->neps; i++) {
 		const struct endpoint *ep = &ct->eps[i];
 
@@ -1553,7 +1790,7 @@ compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
 {
 	struct ir_ruleset	*rs = ir_ruleset_new();
 	struct compiler		 c;
-	const struct container	*ct;
+	size_t			 ord;
 	int			 dir;
 
 	memset(&c, 0, sizeof(c));
@@ -1566,17 +1803,20 @@ compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
 	c.in = &rs->tables[1];
 	emit_bridge(&c);
 	emit_inet_base(&c);
+	index_build(&c);
+	selections_build(&c);
 	compile_rule_sets(&c);
-	TAILQ_FOREACH(ct, &inv->containers, entry) {
-		int managed = compile_selects(ps, ct, POL_INGRESS) ||
-		    compile_selects(ps, ct, POL_EGRESS);
+	for (ord = 0; ord < c.nct; ord++) {
+		int managed = c.selected[POL_INGRESS][ord].n > 0 ||
+		    c.selected[POL_EGRESS][ord].n > 0;
 
-		emit_addresses(&c, ct, managed);
+		emit_addresses(&c, c.ctv[ord], managed);
 		if (managed)
-			emit_container(&c, ct);
+			emit_container(&c, ord);
 	}
 	bridges_finish(&c);
 	classes_free(&c);
+	index_free(&c);
 	for (dir = 0; dir < POL_NDIRS; dir++) {
 		free(c.sets[dir]);
 		free(c.setbase[dir]);

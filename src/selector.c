@@ -699,3 +699,33 @@ selector_match(const struct selector *s, const struct labelset *ls)
 {
 	return selector_match_node(s->root, ls);
 }
+
+static int
+selector_required_node(const struct sel_node *n, const char **key,
+    char *const **vals, size_t *nvals)
+{
+	size_t	i;
+
+	switch (n->op) {
+	case SEL_EQ:
+	case SEL_IN:
+		*key = n->key;
+		*vals = n->vals;
+		*nvals = n->op == SEL_EQ ? 1 : n->nvals;
+		return 1;
+	case SEL_AND:
+		for (i = 0; i < n->nkids; i++)
+			if (selector_required_node(n->kids[i], key, vals, nvals))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+selector_required(const struct selector *s, const char **key,
+    char *const **vals, size_t *nvals)
+{
+	return selector_required_node(s->root, key, vals, nvals);
+}

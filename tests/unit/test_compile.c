@@ -386,12 +386,58 @@ test_replicas_share_chains(void **state)
 	policy_set_free(ps);
 }
 
+/* Rules with the same peer share its sets: one set per distinct peer. */
+static void
+test_identical_peers_share_sets(void **state)
+{
+	const char *json =
+	    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"db\"},\"spec\":{\"selector\":"
+	    "\"app == 'db'\",\"ingress\":["
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"source\":"
+	    "{\"selector\":\"app == 'api'\"},\"destination\":{\"ports\":[80]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"udp\",\"source\":"
+	    "{\"selector\":\"app == 'api'\"},\"destination\":{\"ports\":[80]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"udp\",\"source\":"
+	    "{\"selector\":\"app == 'web'\"},\"destination\":{\"ports\":[81]}}]}}";
+	struct policy_set	*ps = load(json);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs;
+	struct ir_table		*in;
+	char			*t;
+
+	(void)state;
+	inventory_init(&inv);
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "db", "app=db",
+	    "172.17.0.2", "v1"));
+	inventory_put(&inv, mkct("bbbbbbbbbbbb0000", "api", "app=api",
+	    "172.17.0.3", "v2"));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	in = table(rs, NFPROTO_INET);
+	assert_non_null(ir_set_find(in, "p0_i0_saddr4"));
+	assert_null(ir_set_find(in, "p0_i1_saddr4"));
+	assert_non_null(ir_set_find(in, "p0_i2_saddr4"));
+	assert_non_null(ir_set_find(in, "p0_i0_dport"));
+	assert_null(ir_set_find(in, "p0_i1_dport"));
+	assert_non_null(ir_set_find(in, "p0_i2_dport"));
+	t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
+	assert_non_null(strstr(t, "meta l4proto udp ip saddr @p0_i0_saddr4 "
+	    "th dport @p0_i0_dport"));
+	free(t);
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
 		cmocka_unit_test(test_replicas_share_chains),
+		cmocka_unit_test(test_identical_peers_share_sets),
 		cmocka_unit_test_setup_teardown(test_only_selected_get_chains,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_order_and_prefixes,

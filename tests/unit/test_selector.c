@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -245,11 +246,47 @@ test_deep_nesting(void **state)
 	free(text);
 }
 
+/* "key:v1,v2" for the selector's required condition, "" for none. */
+static void
+req(const char *text, const char *want)
+{
+	char		 err[256], got[256] = "";
+	size_t		 pos, nvals, i;
+	const char	*key;
+	char *const	*vals;
+	struct selector	*s = selector_parse(text, err, sizeof(err), &pos);
+
+	assert_non_null(s);
+	if (selector_required(s, &key, &vals, &nvals)) {
+		snprintf(got, sizeof(got), "%s:", key);
+		for (i = 0; i < nvals; i++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%s%s", i ? "," : "", vals[i]);
+	}
+	assert_string_equal(got, want);
+	selector_free(s);
+}
+
+static void
+test_required(void **state)
+{
+	(void)state;
+	req("app == 'db'", "app:db");
+	req("app in {'a', 'b'}", "app:a,b");
+	req("has(x) && tier == 'gold'", "tier:gold");
+	req("app == 'db' || app == 'api'", "");
+	req("app != 'db'", "");
+	req("!(app == 'db')", "");
+	req("all()", "");
+	req("app not in {'a'}", "");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eq_ne),
+		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_has),
 		cmocka_unit_test(test_in),
 		cmocka_unit_test(test_string_ops),
