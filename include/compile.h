@@ -11,8 +11,13 @@
  *    Docker's filter): established traffic passes; a container address
  *    seen without our mark bit is dropped (spoofed or stale); then an
  *    egress dispatch by source address and an ingress dispatch by
- *    destination address, each a verdict map into the container's own
- *    chain, whose rules match per-rule named sets of peers and ports.
+ *    destination address, each a verdict map into the chain of the
+ *    container's class (containers that the same policies select share
+ *    one), whose rules match named sets of peers and ports shared by
+ *    every rule with the same peer.
+ *  - quarantined containers are cut off ahead of all of this: by veth in
+ *    the bridge family (prerouting, forward, output) and by address in
+ *    the inet family.
  * Per-packet cost: two map lookups plus the rules of the policies that
  * select the two endpoints, whatever the number of containers.
  */
@@ -24,6 +29,7 @@
 struct inventory;
 struct ir_ruleset;
 struct policy_set;
+struct quarantine;
 
 #define COMPILE_TABLE		"bulkhead"
 #define COMPILE_MARK_BIT	0x20000000u
@@ -36,6 +42,7 @@ struct compile_opts {
 	uint16_t	nflog_group;
 	uint32_t	log_rate;	/* log messages per second per rule */
 	uint32_t	log_burst;
+	const struct quarantine *quarantine;	/* cut off first; may be NULL */
 };
 
 void	compile_opts_default(struct compile_opts *);

@@ -14,6 +14,7 @@
 
 #include "compile.h"
 #include "inventory.h"
+#include "quarantine.h"
 
 struct docker;
 struct docker_event;
@@ -52,11 +53,16 @@ struct controller {
 	struct timespec		 next_drift_check;
 	int			 backoff_ms;	/* Docker reconnection */
 	struct timespec		 next_connect;
+	struct quarantine	 quarantine;	/* copts.quarantine points here */
 };
 
-/* Fatal on failure: these run at startup. */
+/*
+ * Fatal on failure: these run at startup.  state_dir holds the quarantine
+ * (created when missing); NULL keeps it in memory only.
+ */
 void	controller_init(struct controller *, const char *rules_dir,
-	    const char *docker_socket, const struct compile_opts *);
+	    const char *docker_socket, const char *state_dir,
+	    const struct compile_opts *);
 void	controller_release(struct controller *);
 
 /*

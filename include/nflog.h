@@ -53,7 +53,7 @@ struct pkt_info {
 };
 
 struct bh_prefix {
-	char	verdict;		/* 'D', 'A', 'L', 'S' or 0 when not ours */
+	char	verdict;		/* 'D', 'A', 'L', 'S', 'P', 'Q' or 0 when not ours */
 	char	dir;			/* 'I', 'E' or 0 */
 	int	rule;			/* -1 for '*' */
 	char	policy[128];

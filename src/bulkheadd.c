@@ -29,6 +29,7 @@
 #include <linux/netfilter.h>
 
 #define DEFAULT_RULES	"/etc/bulkhead/rules"
+#define DEFAULT_STATE_DIR "/var/lib/bulkhead"
 
 struct options {
 	const char		*rules;
@@ -37,6 +38,7 @@ struct options {
 	int			 foreground;
 	int			 verbose;
 	int			 flush;
+	const char		*state_dir;
 	struct compile_opts	 copts;
 };
 
@@ -53,11 +55,12 @@ usage(FILE *f)
 	    "  -g, --nflog-group N       NFLOG group for denied packets (default %d)\n"
 	    "  -m, --mark-bit HEX        our bit of the packet mark (default 0x%08x)\n"
 	    "  -v, --verbose             debug logging\n"
+	    "      --state-dir DIR       quarantine state (default %s)\n"
 	    "      --flush               remove bulkhead's nftables tables and exit\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
 	    DEFAULT_RULES, CONTROL_DEFAULT_PATH, COMPILE_NFLOG_GROUP,
-	    COMPILE_MARK_BIT);
+	    COMPILE_MARK_BIT, DEFAULT_STATE_DIR);
 }
 
 static void
@@ -72,6 +75,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "mark-bit", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "flush", no_argument, NULL, 'F' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -83,6 +87,7 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->rules = DEFAULT_RULES;
 	o->control = CONTROL_DEFAULT_PATH;
+	o->state_dir = DEFAULT_STATE_DIR;
 	compile_opts_default(&o->copts);
 	while ((ch = getopt_long(argc, argv, "r:s:d:fg:m:vhV", longopts,
 	    NULL)) != -1) {
@@ -93,6 +98,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = 1; break;
 		case 'v': o->verbose++; break;
 		case 'F': o->flush = 1; break;
+		case 'S': o->state_dir = optarg; break;
 		case 'g':
 			v = strtoul(optarg, &end, 10);
 			if (*end || v > 65535)
@@ -230,7 +236,7 @@ main(int argc, char **argv)
 	if (geteuid() != 0)
 		log_warnx("not running as root: programming nftables will fail");
 	sigfd = signals_setup();
-	controller_init(&ctl, o.rules, o.docker, &o.copts);
+	controller_init(&ctl, o.rules, o.docker, o.state_dir, &o.copts);
 	if ((control = control_new(o.control)) == NULL)
 		fatalx("cannot listen on %s", o.control);
 	if (!o.foreground && daemon(0, 0) == -1)

@@ -12,9 +12,15 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
-/* <linux/netfilter_bridge.h> clashes with <net/if.h>: its one constant we need. */
+/* <linux/netfilter_bridge.h> clashes with <net/if.h>: the constants we need. */
 #ifndef NF_BR_PRE_ROUTING
 #define NF_BR_PRE_ROUTING	0
+#endif
+#ifndef NF_BR_FORWARD
+#define NF_BR_FORWARD		2
+#endif
+#ifndef NF_BR_LOCAL_OUT
+#define NF_BR_LOCAL_OUT		3
 #endif
 
 #include <linux/rtnetlink.h>
@@ -27,6 +33,7 @@
 #include "inventory.h"
 #include "ir.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "selector.h"
 #include "util.h"
 
@@ -97,6 +104,7 @@ compile_opts_default(struct compile_opts *o)
 	o->nflog_group = COMPILE_NFLOG_GROUP;
 	o->log_rate = 10;
 	o->log_burst = 20;
+	o->quarantine = NULL;
 }
 
 /* ---- expression emitters ---- */
@@ -1472,6 +1480,48 @@ emit_jump(struct ir_table *t, const char *chain, const char *to)
 	rule_done(r, &txt);
 }
 
+/* The same by address in the inet family: holds before a veth is known. */
+static void
+emit_quarantine_inet(struct compiler *c)
+{
+	char		 set[16], prefix[IR_PREFIXMAX];
+	struct strbuf	 t;
+	struct ir_rule	*r;
+	int		 fam, side, i;
+
+	set_new(c->in, "quarantine4", IR_TYPE_IPV4, 4, 0);
+	set_new(c->in, "quarantine6", IR_TYPE_IPV6, 16, 0);
+	ir_chain_add(c->in, "quarantine");
+	for (side = SIDE_SRC; side <= SIDE_DST; side++) {
+		snprintf(prefix, sizeof(prefix), "bh|Q|%c|*|quarantine",
+		    side == SIDE_SRC ? 'E' : 'I');
+		for (fam = 4; fam <= 6; fam += 2) {
+			snprintf(set, sizeof(set), "quarantine%d", fam);
+			for (i = 0; i < 2; i++) {
+				r = rule_new(c->in, "quarantine", &t);
+				e_nfproto(r, &t, fam);
+				e_addr(r, fam, side);
+				e_lookup(r, set, REG0, 0);
+				strbuf_addf(&t, "%s @%s ", addr_text(fam, side),
+				    set);
+				if (i == 0) {
+					e_limit_log(c, r, prefix);
+					strbuf_addf(&t, "limit rate %u/second "
+					    "burst %u packets log group %u "
+					    "prefix \"%s\"", c->opts->log_rate,
+					    c->opts->log_burst,
+					    c->opts->nflog_group, prefix);
+				} else {
+					e_counter(r);
+					e_verdict(r, NF_DROP, NULL);
+					strbuf_addstr(&t, "counter drop");
+				}
+				rule_done(r, &t);
+			}
+		}
+	}
+}
+
 static void
 emit_inet_base(struct compiler *c)
 {
@@ -1491,18 +1541,22 @@ emit_inet_base(struct compiler *c)
 	base_chain(t, "output", NF_INET_LOCAL_OUT, COMPILE_PRIO_INET);
 	emit_identity(c);
 	emit_pending(c);
+	emit_quarantine_inet(c);
 
+	emit_jump(t, "forward", "quarantine");
 	emit_established(t, "forward");
 	emit_jump(t, "forward", "identity");
 	emit_jump(t, "forward", "pending");
 	emit_dispatch(t, "forward", POL_EGRESS);
 	emit_dispatch(t, "forward", POL_INGRESS);
 
+	emit_jump(t, "input", "quarantine");
 	emit_established(t, "input");
 	emit_jump(t, "input", "identity");
 	emit_jump(t, "input", "pending");
 	emit_dispatch(t, "input", POL_EGRESS);
 
+	emit_jump(t, "output", "quarantine");
 	emit_established(t, "output");
 	emit_dispatch(t, "output", POL_INGRESS);
 }
@@ -1668,6 +1722,42 @@ emit_guard_ll6(struct compiler *c)
 	rule_done(r, &t);
 }
 
+/*
+ * Quarantine: a frame from or to a quarantined container's veth is logged
+ * (bh|Q) and dropped in the bridge family, ahead of the guard and of every
+ * policy, established connections included.
+ */
+static void
+emit_quarantine_port(struct compiler *c, const char *chain, uint32_t key,
+    int dir)
+{
+	const char	*what = key == NFT_META_IIFNAME ? "iifname" : "oifname";
+	char		 prefix[IR_PREFIXMAX];
+	struct strbuf	 t;
+	struct ir_rule	*r;
+	int		 i;
+
+	snprintf(prefix, sizeof(prefix), "bh|Q|%c|*|quarantine",
+	    dir == POL_INGRESS ? 'I' : 'E');
+	for (i = 0; i < 2; i++) {
+		r = rule_new(c->br, chain, &t);
+		e_meta(r, key, REG0);
+		e_lookup(r, "quarantine", REG0, 0);
+		strbuf_addf(&t, "%s @quarantine ", what);
+		if (i == 0) {
+			e_limit_log(c, r, prefix);
+			strbuf_addf(&t, "limit rate %u/second burst %u packets "
+			    "log group %u prefix \"%s\"", c->opts->log_rate,
+			    c->opts->log_burst, c->opts->nflog_group, prefix);
+		} else {
+			e_counter(r);
+			e_verdict(r, NF_DROP, NULL);
+			strbuf_addstr(&t, "counter drop");
+		}
+		rule_done(r, &t);
+	}
+}
+
 static void
 emit_bridge(struct compiler *c)
 {
@@ -1686,8 +1776,13 @@ emit_bridge(struct compiler *c)
 	    IR_TYPE_IPV4), l_ip4, 3);
 	concat_set(br, "port_ip6", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
 	    IR_TYPE_IPV6), l_ip6, 3);
+	set_new(br, "quarantine", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
 	base_chain(br, "prerouting", NF_BR_PRE_ROUTING, COMPILE_PRIO_BRIDGE);
+	base_chain(br, "forward", NF_BR_FORWARD, COMPILE_PRIO_BRIDGE);
+	base_chain(br, "output", NF_BR_LOCAL_OUT, COMPILE_PRIO_BRIDGE);
 	ir_chain_add(br, "guard");
+	emit_quarantine_port(c, "forward", NFT_META_OIFNAME, POL_INGRESS);
+	emit_quarantine_port(c, "output", NFT_META_OIFNAME, POL_INGRESS);
 
 	/* Nothing arrives carrying our bit: only the guard may set it. */
 	r = rule_new(br, "prerouting", &t);
@@ -1702,6 +1797,7 @@ emit_bridge(struct compiler *c)
 	strbuf_addf(&t, "meta mark set meta mark & 0x%08x",
 	    ~c->opts->mark_bit);
 	rule_done(r, &t);
+	emit_quarantine_port(c, "prerouting", NFT_META_IIFNAME, POL_EGRESS);
 	r = rule_new(br, "prerouting", &t);
 	e_meta(r, NFT_META_IIFNAME, REG0);
 	e_lookup(r, "ports", REG0, 0);
@@ -1736,15 +1832,37 @@ container_guarded(const struct container *ct, size_t i)
 }
 
 static void
+emit_quarantined(struct compiler *c, const struct endpoint *ep)
+{
+	char	ifn[IF_NAMESIZE] = { 0 };
+
+	if (ep->veth[0]) {
+		strlcpy_bh(ifn, ep->veth, sizeof(ifn));
+		memcpy(ir_elem_add(ir_set_find(c->br, "quarantine"))->key, ifn,
+		    IF_NAMESIZE);
+	}
+	if (ep->has_ip4)
+		memcpy(ir_elem_add(ir_set_find(c->in, "quarantine4"))->key,
+		    &ep->ip4, 4);
+	if (ep->has_ip6)
+		memcpy(ir_elem_add(ir_set_find(c->in, "quarantine6"))->key,
+		    &ep->ip6, 16);
+}
+
+static void
 emit_addresses(struct compiler *c, const struct container *ct, int managed)
 {
 	size_t	i;
+
+	int	cut = quarantine_find(c->opts->quarantine, ct->id) != NULL;
 
 	for (i = 0; i < ct->neps; i++) {
 		const struct endpoint *ep = &ct->eps[i];
 
 		if (ep->bridge[0])
 			bridges_add(c, ep->bridge, 0);
+		if (cut)
+			emit_quarantined(c, ep);
 		if (container_guarded(ct, i))
 			guard_add_port(c, ep);
 		/*

@@ -8,7 +8,10 @@
  * runs).  That makes events idempotent, order-insensitive and safe to
  * replay, so a reconnection simply lists everything again.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,14 +65,30 @@ ms_until(const struct timespec *ts)
 
 void
 controller_init(struct controller *ctl, const char *rules_dir,
-    const char *docker_socket, const struct compile_opts *copts)
+    const char *docker_socket, const char *state_dir,
+    const struct compile_opts *copts)
 {
-	char	*errs = NULL;
+	char	*errs = NULL, *path, err[512];
 
 	memset(ctl, 0, sizeof(*ctl));
 	inventory_init(&ctl->inv);
 	ctl->rules_dir = xstrdup(rules_dir);
 	ctl->copts = *copts;
+	/*
+	 * The quarantine is known before the first ruleset: a container cut
+	 * off before a restart stays cut off from the first packet on.
+	 */
+	if (state_dir != NULL && mkdir(state_dir, 0700) == -1 &&
+	    errno != EEXIST)
+		fatal("state directory %s", state_dir);
+	path = state_dir ? xasprintf("%s/quarantine.json", state_dir) : NULL;
+	quarantine_init(&ctl->quarantine, path);
+	free(path);
+	if (quarantine_load(&ctl->quarantine, err, sizeof(err)) == -1)
+		fatalx("quarantine state refused: %s", err);
+	if (ctl->quarantine.n)
+		log_info("%zu container(s) in quarantine", ctl->quarantine.n);
+	ctl->copts.quarantine = &ctl->quarantine;
 	ctl->started = time(NULL);
 	ctl->backoff_ms = RETRY_MS;
 	if ((ctl->docker = docker_new(docker_socket)) == NULL)
@@ -98,6 +117,7 @@ controller_release(struct controller *ctl)
 	policy_set_free(ctl->ps);
 	free(ctl->nets);
 	free(ctl->rules_dir);
+	quarantine_release(&ctl->quarantine);
 }
 
 /* ---- inventory ---- */
@@ -468,15 +488,37 @@ controller_container_json(const struct controller *ctl,
 	char		 buf[256];
 	const char	*why = controller_unsegmentable(ctl, ct, buf, sizeof(buf));
 
+	const struct quarantine_entry *q = quarantine_find(&ctl->quarantine,
+	    ct->id);
+
 	json_object_set_new(o, "segmentable", json_boolean(why == NULL));
 	if (why)
 		json_object_set_new(o, "reason", json_string(why));
+	if (q)
+		json_object_set_new(o, "quarantine", json_string(q->reason));
 
 	json_object_set_new(o, "ingress",
 	    controller_policies_for(ctl, ct, POL_INGRESS));
 	json_object_set_new(o, "egress",
 	    controller_policies_for(ctl, ct, POL_EGRESS));
 	return o;
+}
+
+static json_t *
+controller_quarantine_json(const struct controller *ctl)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < ctl->quarantine.n; i++) {
+		const struct quarantine_entry *e = &ctl->quarantine.v[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:b}",
+		    "id", e->id, "name", e->name, "reason", e->reason,
+		    "since", (json_int_t)e->since, "present",
+		    inventory_get(&ctl->inv, e->id) != NULL));
+	}
+	return a;
 }
 
 static json_t *
@@ -508,6 +550,8 @@ controller_status(const struct controller *ctl)
 	TAILQ_FOREACH(ct, &ctl->inv.containers, entry)
 		json_array_append_new(cts, controller_container_json(ctl, ct));
 	json_object_set_new(o, "containers", cts);
+	json_object_set_new(o, "quarantined",
+	    controller_quarantine_json(ctl));
 	return o;
 }
 
@@ -538,14 +582,94 @@ controller_error(const char *msg)
 	return o;
 }
 
+/*
+ * The quarantine entry a CLI argument names: a container of the
+ * inventory (name, id or id prefix) or, for one that is gone, an entry's
+ * name or id prefix.  Fills id; returns 0, or -1 when nothing matches.
+ */
+static int
+controller_quarantine_id(const struct controller *ctl, const char *arg,
+    char *id, size_t idlen, const char **name)
+{
+	const struct container	*ct = inventory_get(&ctl->inv, arg);
+	size_t			 i;
+
+	if (ct != NULL) {
+		strlcpy_bh(id, ct->id, idlen);
+		*name = ct->name;
+		return 0;
+	}
+	for (i = 0; i < ctl->quarantine.n; i++) {
+		const struct quarantine_entry *e = &ctl->quarantine.v[i];
+
+		if (strcmp(e->name, arg) == 0 || (strlen(arg) >= 12 &&
+		    strncmp(e->id, arg, strlen(arg)) == 0)) {
+			strlcpy_bh(id, e->id, idlen);
+			*name = e->name;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* quarantine and release: change the list, save it, apply at once. */
 static json_t *
-controller_dispatch(struct controller *ctl, const char *cmd)
+controller_quarantine(struct controller *ctl, json_t *req, int cut)
+{
+	const char	*arg = json_string_value(json_object_get(req,
+			    "container"));
+	const char	*reason = json_string_value(json_object_get(req,
+			    "reason"));
+	const char	*name = NULL;
+	char		 id[65], err[512], msg[700];
+	json_t		*o;
+	int		 saved;
+
+	if (arg == NULL)
+		return controller_error("bad request: expected \"container\"");
+	if (controller_quarantine_id(ctl, arg, id, sizeof(id), &name) == -1) {
+		snprintf(msg, sizeof(msg), "%s %s: no such container",
+		    cut ? "quarantine" : "release", arg);
+		return controller_error(msg);
+	}
+	if (cut) {
+		quarantine_put(&ctl->quarantine, id, name, reason ? reason : "",
+		    time(NULL));
+		log_warnx("quarantine %s (%.12s): %s", name, id,
+		    reason && *reason ? reason : "no reason given");
+	} else if (quarantine_del(&ctl->quarantine, id) == -1) {
+		snprintf(msg, sizeof(msg), "release %s: not in quarantine", arg);
+		return controller_error(msg);
+	} else
+		log_warnx("release %s (%.12s) from quarantine", name, id);
+	saved = quarantine_save(&ctl->quarantine, err, sizeof(err)) == 0;
+	if (!saved)
+		log_warnx("quarantine state not saved: %s", err);
+	ctl->dirty = 1;
+	ctl->apply_failed = 0;
+	o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "applied",
+	    json_boolean(controller_apply(ctl) == 0));
+	if (!saved)
+		json_object_set_new(o, "warning", json_string(err));
+	return o;
+}
+
+static json_t *
+controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 {
 	char	*errs = NULL;
 	json_t	*o;
 
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "containers") == 0)
 		return controller_status(ctl);
+	if (strcmp(cmd, "quarantine") == 0)
+		return controller_quarantine(ctl, req, 1);
+	if (strcmp(cmd, "release") == 0)
+		return controller_quarantine(ctl, req, 0);
 	if (strcmp(cmd, "plan") == 0)
 		return controller_plan(ctl);
 	if (strcmp(cmd, "reload") != 0)
@@ -579,7 +703,7 @@ controller_handle(const char *request, void *arg)
 	} else {
 		cmd = json_string_value(json_object_get(req, "cmd"));
 		log_debug("control request %s", cmd);
-		ans = controller_dispatch(ctl, cmd);
+		ans = controller_dispatch(ctl, cmd, req);
 	}
 	json_decref(req);
 	out = json_dumps(ans, JSON_COMPACT);

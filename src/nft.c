@@ -225,6 +225,24 @@ set_is_vmap(const struct ir_set *s)
 	    s->data_type == IR_TYPE_VERDICT);
 }
 
+/*
+ * The kernel matches an interface-name key either way; nft, listing the
+ * set, reads a string key in host order only when the set's userdata says
+ * so (byteorder 1, nft's BYTEORDER_HOST_ENDIAN), and shows "" otherwise.
+ */
+static void
+set_host_order(struct nftnl_set *ns)
+{
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+
+	if (ud == NULL)
+		fatal("%s", __func__);
+	if (nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 1))
+		nftnl_set_set_data(ns, NFTNL_SET_USERDATA,
+		    nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+}
+
 static void
 add_set(struct batch *b, const struct ir_table *t, size_t i, uint32_t id)
 {
@@ -261,6 +279,8 @@ add_set(struct batch *b, const struct ir_table *t, size_t i, uint32_t id)
 	if (s->nfields > 1)
 		nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, s->field_len,
 		    s->nfields);
+	if (s->nfields <= 1 && s->key_type == IR_TYPE_IFNAME)
+		set_host_order(ns);
 	nlh = batch_msg(b, 1024, NFT_MSG_NEWSET, t->family, NLM_F_CREATE, &c);
 	nftnl_set_nlmsg_build_payload(nlh, ns);
 	batch_commit(b, nlh);

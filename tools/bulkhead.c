@@ -1,7 +1,7 @@
 /*
  * bulkhead.c: the operator's command line.  Talks to bulkheadd over its
- * control socket (status, reload, plan) and checks rule files offline
- * (check).  Exit codes: 0 success, 1 refused or failed (rules invalid,
+ * control socket (status, reload, plan, quarantine, release) and checks
+ * rule files offline (check).  Exit codes: 0 success, 1 refused or failed (rules invalid,
  * reload refused), 2 usage error, 3 daemon unreachable.
  */
 #include <getopt.h>
@@ -44,6 +44,11 @@ usage(FILE *f)
 	    "                   the ruleset bulkheadd programs now; offline with a\n"
 	    "                   rules directory and an inventory (status -o json)\n"
 	    "  check PATH...    validate policy files or directories offline\n"
+	    "  quarantine CONTAINER [--reason TEXT]\n"
+	    "                   cut all of a container's traffic, ahead of every\n"
+	    "                   policy; kept across container and daemon restarts\n"
+	    "  release CONTAINER\n"
+	    "                   end a container's quarantine\n"
 	    "options:\n"
 	    "  -s, --control-socket PATH  (default %s)\n"
 	    "  -o, --output text|json\n"
@@ -52,17 +57,23 @@ usage(FILE *f)
 	    CONTROL_DEFAULT_PATH);
 }
 
-/* Sends {"cmd": cmd}; returns the parsed answer (caller decrefs) or NULL. */
+/* Sends request req; returns the parsed answer (caller decrefs) or NULL. */
 static json_t *
-cli_call(const struct cli *cli, const char *cmd)
+cli_request(const struct cli *cli, json_t *req)
 {
-	char		 req[128], err[512], *ans;
+	char		 err[512], *ans, *text = json_dumps(req, JSON_COMPACT);
 	json_error_t	 jerr;
 	json_t		*o;
+	int		 rc;
 
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
-	if (control_call(cli->socket, req, &ans, cli->timeout_ms, err,
-	    sizeof(err)) == -1) {
+	if (text == NULL) {
+		fprintf(stderr, "bulkhead: cannot render the request\n");
+		return NULL;
+	}
+	rc = control_call(cli->socket, text, &ans, cli->timeout_ms, err,
+	    sizeof(err));
+	free(text);
+	if (rc == -1) {
 		fprintf(stderr, "bulkhead: %s\n", err);
 		return NULL;
 	}
@@ -71,6 +82,17 @@ cli_call(const struct cli *cli, const char *cmd)
 		fprintf(stderr, "bulkhead: bad answer from bulkheadd: %s\n",
 		    jerr.text);
 	free(ans);
+	return o;
+}
+
+/* Sends {"cmd": cmd}; returns the parsed answer (caller decrefs) or NULL. */
+static json_t *
+cli_call(const struct cli *cli, const char *cmd)
+{
+	json_t	*req = json_pack("{s:s}", "cmd", cmd), *o;
+
+	o = cli_request(cli, req);
+	json_decref(req);
 	return o;
 }
 
@@ -141,6 +163,9 @@ print_container(json_t *c)
 			    json_string_value(json_object_get(ep, "ipv6")));
 		printf("\n");
 	}
+	if (json_is_string(json_object_get(c, "quarantine")))
+		printf("    QUARANTINED: %s\n",
+		    json_string_value(json_object_get(c, "quarantine")));
 	if (json_is_false(json_object_get(c, "segmentable")))
 		printf("    NOT SEGMENTED: %s\n",
 		    json_string_value(json_object_get(c, "reason")));
@@ -191,8 +216,73 @@ cmd_status(const struct cli *cli)
 	printf("containers:\n");
 	json_array_foreach(json_object_get(o, "containers"), i, c)
 		print_container(c);
+	json_array_foreach(json_object_get(o, "quarantined"), i, c) {
+		if (!i)
+			printf("quarantine:\n");
+		printf("  %s (%.12s)%s: %s\n",
+		    json_string_value(json_object_get(c, "name")),
+		    json_string_value(json_object_get(c, "id")),
+		    json_is_true(json_object_get(c, "present")) ? "" :
+		    " [not running]",
+		    json_string_value(json_object_get(c, "reason")));
+	}
 	json_decref(o);
 	return 0;
+}
+
+/* quarantine CONTAINER [--reason TEXT] / release CONTAINER */
+static int
+cmd_quarantine(const struct cli *cli, int argc, char **argv, int cut)
+{
+	static const struct option longopts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*reason = "", *verb = cut ? "quarantine" : "release";
+	json_t		*req, *o;
+	int		 ch, rc;
+
+	optind = 0;	/* 0: glibc starts afresh, also forgetting main's "+" */
+	while ((ch = getopt_long(argc, argv, cut ? "r:h" : "h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'r': reason = optarg; break;
+		case 'h':
+			printf("usage: bulkhead %s CONTAINER%s\n", verb,
+			    cut ? " [--reason TEXT]" : "");
+			return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: bulkhead %s CONTAINER%s\n", verb,
+		    cut ? " [--reason TEXT]" : "");
+		return EXIT_USAGE;
+	}
+	req = json_pack("{s:s, s:s, s:s}", "cmd", verb, "container",
+	    argv[optind], "reason", reason);
+	o = cli_request(cli, req);
+	json_decref(req);
+	if (o == NULL)
+		return EXIT_NODAEMON;
+	if (cli_failed(o)) {
+		json_decref(o);
+		return EXIT_REFUSED;
+	}
+	rc = json_is_true(json_object_get(o, "applied")) ? 0 : EXIT_REFUSED;
+	if (cli->json)
+		print_json(o);
+	else
+		printf("%s %s (%.12s)%s\n", cut ? "quarantined" : "released",
+		    json_string_value(json_object_get(o, "name")),
+		    json_string_value(json_object_get(o, "id")),
+		    rc ? ": not yet in the kernel (see bulkhead status)" : "");
+	if (json_is_string(json_object_get(o, "warning")))
+		fprintf(stderr, "bulkhead: warning: %s\n",
+		    json_string_value(json_object_get(o, "warning")));
+	json_decref(o);
+	return rc;
 }
 
 static int
@@ -417,6 +507,9 @@ main(int argc, char **argv)
 		return cmd_plan(&cli, argc - optind + 1, argv + optind - 1);
 	if (strcmp(verb, "check") == 0)
 		return cmd_check(argc - optind, argv + optind);
+	if (strcmp(verb, "quarantine") == 0 || strcmp(verb, "release") == 0)
+		return cmd_quarantine(&cli, argc - optind + 1,
+		    argv + optind - 1, strcmp(verb, "quarantine") == 0);
 	fprintf(stderr, "bulkhead: unknown verb %s\n", verb);
 	usage(stderr);
 	return EXIT_USAGE;

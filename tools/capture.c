@@ -258,6 +258,7 @@ verdict_word(char v)
 	case 'L': return "log";
 	case 'S': return "spoofed";
 	case 'P': return "pending";
+	case 'Q': return "quarantined";
 	default: return NULL;
 	}
 }

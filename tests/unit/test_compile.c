@@ -20,6 +20,7 @@
 #include "inventory.h"
 #include "ir.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "util.h"
 
 #include <linux/netfilter.h>
@@ -431,12 +432,59 @@ test_identical_peers_share_sets(void **state)
 	policy_set_free(ps);
 }
 
+/*
+ * A quarantined container is cut off by veth in the bridge family and by
+ * address in the inet family, ahead of every policy.
+ */
+static void
+test_quarantine(void **state)
+{
+	struct fixture		*f = *state;
+	struct quarantine	 q;
+	struct compile_opts	 o = f->o;
+	struct ir_ruleset	*rs;
+	struct ir_table		*br, *in;
+	struct ir_set		*s;
+	struct in_addr		 a;
+	char			*t;
+
+	quarantine_init(&q, NULL);
+	quarantine_put(&q, "dddddddddddd0000", "web", "incident", 0);
+	o.quarantine = &q;
+	rs = compile_ruleset(f->ps, &f->inv, &o);
+	br = table(rs, NFPROTO_BRIDGE);
+	in = table(rs, NFPROTO_INET);
+	s = ir_set_find(br, "quarantine");
+	assert_int_equal(s->nelems, 1);
+	assert_string_equal((const char *)s->elems[0].key, "vethweb");
+	s = ir_set_find(in, "quarantine4");
+	assert_int_equal(s->nelems, 1);
+	inet_pton(AF_INET, "172.17.0.9", &a);
+	assert_memory_equal(s->elems[0].key, &a, 4);
+	t = chain_text(br, "prerouting");
+	assert_non_null(strstr(t, "iifname @quarantine counter drop"));
+	assert_true(strstr(t, "iifname @quarantine counter drop") <
+	    strstr(t, "iifname @ports goto guard"));
+	free(t);
+	t = chain_text(in, "forward");
+	assert_true(strncmp(t, "jump quarantine\n", 16) == 0);
+	free(t);
+	ir_ruleset_free(rs);
+	quarantine_release(&q);
+	/* Nobody quarantined: empty sets, same chains. */
+	rs = compile_ruleset(f->ps, &f->inv, &f->o);
+	assert_int_equal(ir_set_find(table(rs, NFPROTO_BRIDGE),
+	    "quarantine")->nelems, 0);
+	ir_ruleset_free(rs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
 		cmocka_unit_test(test_replicas_share_chains),
+		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test(test_identical_peers_share_sets),
 		cmocka_unit_test_setup_teardown(test_only_selected_get_chains,
 		    setup, teardown),
