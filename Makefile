@@ -109,6 +109,10 @@ check: deps
 	$(MAKE) asan fuzz-bins
 	@tests/run-all.sh
 
+# Root: a three-tier application, allowed and blocked flows, then cleanup.
+demo: deps all
+	@tools/demo.sh
+
 # Root; not part of check.  Knobs: see tools/bench/run.sh.
 bench: deps all
 	tools/bench/run.sh
@@ -116,4 +120,4 @@ bench: deps all
 clean:
 	rm -rf build
 
-.PHONY: all unit unit-bins e2e-bins asan fuzz fuzz-bins deps run check bench clean
+.PHONY: all unit unit-bins e2e-bins asan fuzz fuzz-bins deps run check bench demo clean
