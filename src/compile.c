@@ -999,11 +999,14 @@ emit_pass(struct ir_rule *ir, struct strbuf *t, int dir)
 static void
 emit_one(struct compiler *c, const char *chain, const struct rule *r,
     const struct rule_sets *rs, int dir, int fam, char kind,
-    const char *prefix)
+    const char *prefix, const char *tag)
 {
 	struct strbuf	 t;
 	struct ir_rule	*ir = rule_new(c->in, chain, &t);
 
+	/* The tag names the counter's rule: nft_counters reads it back. */
+	if (kind != 'L' && tag != NULL)
+		ir->comment = xstrdup(tag);
 	emit_rule_match(ir, &t, r, dir, rs, fam);
 	switch (kind) {
 	case 'L':
@@ -1036,7 +1039,7 @@ emit_rule(struct compiler *c, const char *chain, const struct policy *p,
     const struct rule *r, const struct rule_sets *rs, int dir, int ri,
     int audit)
 {
-	char		prefix[IR_PREFIXMAX];
+	char		prefix[IR_PREFIXMAX], tag[IR_PREFIXMAX];
 	int		agnostic, f;
 	unsigned	fams = rule_families(r, dir, rs, &agnostic);
 	int		famv[3], nf = 0;
@@ -1047,26 +1050,31 @@ emit_rule(struct compiler *c, const char *chain, const struct policy *p,
 		for (f = 0; f < 2; f++)
 			if (fams & (1u << f))
 				famv[nf++] = f ? 6 : 4;
+	/* Counter tags: allow +, deny D, any rule of an audit policy A. */
+	make_prefix(tag, audit ? 'A' : r->action == POL_DENY ? 'D' : '+', dir,
+	    ri, p->name);
 	for (f = 0; f < nf; f++) {
 		switch (r->action) {
 		case POL_ALLOW:
 			if (r->log) {
 				make_prefix(prefix, 'L', dir, ri, p->name);
 				emit_one(c, chain, r, rs, dir, famv[f], 'L',
-				    prefix);
+				    prefix, NULL);
 			}
 			emit_one(c, chain, r, rs, dir, famv[f],
-			    audit ? 'R' : 'P', NULL);
+			    audit ? 'R' : 'P', NULL, tag);
 			break;
 		case POL_DENY:
 			make_prefix(prefix, audit ? 'A' : 'D', dir, ri, p->name);
-			emit_one(c, chain, r, rs, dir, famv[f], 'L', prefix);
+			emit_one(c, chain, r, rs, dir, famv[f], 'L', prefix,
+			    NULL);
 			emit_one(c, chain, r, rs, dir, famv[f],
-			    audit ? 'R' : 'D', NULL);
+			    audit ? 'R' : 'D', NULL, tag);
 			break;
 		case POL_LOG:
 			make_prefix(prefix, 'L', dir, ri, p->name);
-			emit_one(c, chain, r, rs, dir, famv[f], 'L', prefix);
+			emit_one(c, chain, r, rs, dir, famv[f], 'L', prefix,
+			    NULL);
 			break;
 		}
 	}
@@ -1092,6 +1100,7 @@ emit_default(struct compiler *c, const char *chain, char verdict, int dir,
 		return;
 	/* A separate rule: a limit on the drop would let packets through. */
 	ir = rule_new(c->in, chain, &t);
+	ir->comment = xstrdup(prefix);
 	e_counter(ir);
 	e_verdict(ir, NF_DROP, NULL);
 	strbuf_addstr(&t, "counter drop");
@@ -1359,6 +1368,7 @@ emit_pending(struct compiler *c)
 					    c->opts->nflog_group, prefix);
 				} else {
 					e_counter(r);
+					r->comment = xstrdup(prefix);
 					e_verdict(r, NF_DROP, NULL);
 					strbuf_addstr(&t, "counter drop");
 				}
@@ -1461,6 +1471,7 @@ emit_identity(struct compiler *c)
 				    c->opts->nflog_group, prefix);
 			} else {
 				e_counter(r);
+				r->comment = xstrdup(prefix);
 				e_verdict(r, NF_DROP, NULL);
 				strbuf_addstr(&txt, "counter drop");
 			}
@@ -1513,6 +1524,7 @@ emit_quarantine_inet(struct compiler *c)
 					    c->opts->nflog_group, prefix);
 				} else {
 					e_counter(r);
+					r->comment = xstrdup(prefix);
 					e_verdict(r, NF_DROP, NULL);
 					strbuf_addstr(&t, "counter drop");
 				}
@@ -1751,6 +1763,7 @@ emit_quarantine_port(struct compiler *c, const char *chain, uint32_t key,
 			    c->opts->log_burst, c->opts->nflog_group, prefix);
 		} else {
 			e_counter(r);
+			r->comment = xstrdup(prefix);
 			e_verdict(r, NF_DROP, NULL);
 			strbuf_addstr(&t, "counter drop");
 		}
@@ -1818,6 +1831,7 @@ emit_bridge(struct compiler *c)
 	rule_done(r, &t);
 	r = rule_new(br, "guard", &t);
 	e_counter(r);
+	r->comment = xstrdup(prefix);
 	e_verdict(r, NF_DROP, NULL);
 	strbuf_addstr(&t, "counter drop");
 	rule_done(r, &t);
