@@ -5,7 +5,7 @@
 #   make unit       unit tests only (no root)
 
 CC	?= cc
-PKGS	 = libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libpcap libcurl
+PKGS	 = libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libpcap libcurl libmicrohttpd
 CFLAGS	?= -O2 -g
 # What the build needs whatever CFLAGS the caller chose.
 ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
@@ -20,14 +20,14 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
 LANG	 = src/selector.c src/jsonloc.c src/policy.c src/evaluate.c
 PURE	 = $(LANG) src/inventory.c src/docker_parse.c src/ir.c src/compile.c src/snapshot.c \
-	   src/control_proto.c src/quarantine.c
+	   src/control_proto.c src/quarantine.c src/metrics.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
-	   src/bulkheadd.c
+	   src/metrics_http.c src/bulkheadd.c
 CLI	 = tools/bulkhead.c
 CAPTURE	 = tools/nflog.c tools/capture.c
 
-LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl)
+LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl libmicrohttpd) -pthread
 LIBS_CLI	= $(shell pkg-config --libs jansson)
 LIBS_CAPTURE	= $(shell pkg-config --libs libpcap)
 LIBS_UNIT	= $(shell pkg-config --libs jansson cmocka)

@@ -14,6 +14,7 @@
 
 #include "compile.h"
 #include "inventory.h"
+#include "metrics.h"
 #include "quarantine.h"
 
 struct docker;
@@ -54,6 +55,11 @@ struct controller {
 	int			 backoff_ms;	/* Docker reconnection */
 	struct timespec		 next_connect;
 	struct quarantine	 quarantine;	/* copts.quarantine points here */
+	unsigned long		 docker_syncs;	/* full listings that succeeded */
+	unsigned long		 docker_reconnects;
+	struct timespec		 dirty_since;	/* first change not yet applied */
+	struct metrics_hist	 apply_hist;
+	struct metrics_hist	 enforce_hist;
 };
 
 /*
@@ -78,6 +84,8 @@ void	controller_docker_tick(struct controller *);
 void	controller_on_event(const struct docker_event *, void *arg);
 /* Link changes: retries containers whose veth was not found. */
 void	controller_on_links(struct controller *);
+/* The Prometheus text page, kernel counters included (caller frees). */
+char	*controller_metrics(struct controller *);
 /* Compiles and applies when dirty; returns 0 or -1 (logged, retried later). */
 int	controller_apply(struct controller *);
 /*

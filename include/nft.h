@@ -39,6 +39,16 @@ int	nft_check(struct nft *, const struct ir_ruleset *rs, char *err,
 int	nft_delete_table(struct nft *, uint32_t family, const char *name,
 	    char *err, size_t errlen);
 
+/*
+ * Reads the counters of the table's rules that carry a comment (compile.c
+ * tags every counting rule) and calls cb once per rule.  Returns 0 (also
+ * when the table is absent) or -1 (logged).
+ */
+typedef void	(*nft_counter_cb)(const char *comment, uint64_t packets,
+		    uint64_t bytes, void *arg);
+int	nft_counters(struct nft *, uint32_t family, const char *table,
+	    nft_counter_cb cb, void *arg);
+
 /* 1 if the table exists, 0 if not, -1 on error. */
 int	nft_table_exists(struct nft *, uint32_t family, const char *name);
 

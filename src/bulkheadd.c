@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile.h"
@@ -23,6 +24,7 @@
 #include "docker.h"
 #include "link.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "nft.h"
 #include "util.h"
 
@@ -39,6 +41,7 @@ struct options {
 	int			 verbose;
 	int			 flush;
 	const char		*state_dir;
+	const char		*metrics_listen;	/* NULL: no listener */
 	struct compile_opts	 copts;
 };
 
@@ -56,6 +59,8 @@ usage(FILE *f)
 	    "  -m, --mark-bit HEX        our bit of the packet mark (default 0x%08x)\n"
 	    "  -v, --verbose             debug logging\n"
 	    "      --state-dir DIR       quarantine state (default %s)\n"
+	    "      --metrics-listen ADDR:PORT\n"
+	    "                            serve Prometheus metrics on /metrics\n"
 	    "      --flush               remove bulkhead's nftables tables and exit\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
@@ -76,6 +81,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "flush", no_argument, NULL, 'F' },
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -99,6 +105,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'v': o->verbose++; break;
 		case 'F': o->flush = 1; break;
 		case 'S': o->state_dir = optarg; break;
+		case 'M': o->metrics_listen = optarg; break;
 		case 'g':
 			v = strtoul(optarg, &end, 10);
 			if (*end || v > 65535)
@@ -187,8 +194,25 @@ signals_read(int fd, struct controller *ctl)
 
 enum { FD_SIG, FD_CTL, FD_LINK, NFDS };
 
+/* The page the metrics listener serves, rendered at most every 2 s. */
 static void
-main_loop(struct controller *ctl, struct control *control, int sigfd)
+metrics_refresh(struct controller *ctl, struct metrics_http *mh)
+{
+	static struct timespec	next;
+	struct timespec		now;
+
+	if (mh == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < next.tv_sec)
+		return;
+	next.tv_sec = now.tv_sec + 2;
+	metrics_http_set(mh, controller_metrics(ctl));
+}
+
+static void
+main_loop(struct controller *ctl, struct control *control, int sigfd,
+    struct metrics_http *mh)
 {
 	struct pollfd	fds[NFDS];
 
@@ -201,6 +225,7 @@ main_loop(struct controller *ctl, struct control *control, int sigfd)
 		controller_docker_tick(ctl);
 		controller_check_drift(ctl);
 		controller_apply(ctl);
+		metrics_refresh(ctl, mh);
 		for (i = 0; i < NFDS; i++) {
 			fds[i].events = POLLIN;
 			fds[i].revents = 0;
@@ -227,6 +252,7 @@ main(int argc, char **argv)
 	struct options		 o;
 	struct controller	 ctl;
 	struct control		*control;
+	struct metrics_http	*mh = NULL;
 	int			 sigfd;
 
 	parse_args(argc, argv, &o);
@@ -241,9 +267,13 @@ main(int argc, char **argv)
 		fatalx("cannot listen on %s", o.control);
 	if (!o.foreground && daemon(0, 0) == -1)
 		fatal("daemon");
+	/* After daemon(): the listener's thread must live in our process. */
+	if (o.metrics_listen && (mh = metrics_http_new(o.metrics_listen)) == NULL)
+		fatalx("cannot serve metrics on %s", o.metrics_listen);
 	log_info("bulkheadd %s started: rules %s, control %s, nflog group %u",
 	    BULKHEAD_VERSION, o.rules, o.control, o.copts.nflog_group);
-	main_loop(&ctl, control, sigfd);
+	main_loop(&ctl, control, sigfd, mh);
+	metrics_http_free(mh);
 	control_free(control);
 	controller_release(&ctl);
 	close(sigfd);

@@ -24,6 +24,7 @@
 #include "ir.h"
 #include "link.h"
 #include "log.h"
+#include "metrics.h"
 #include "nft.h"
 #include "policy.h"
 #include "selector.h"
@@ -61,6 +62,15 @@ ms_until(const struct timespec *ts)
 	ms = (ts->tv_sec - now.tv_sec) * 1000LL +
 	    (ts->tv_nsec - now.tv_nsec) / 1000000LL;
 	return ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms);
+}
+
+/* Marks the kernel as behind; the first such change starts the latency clock. */
+static void
+controller_dirty(struct controller *ctl)
+{
+	if (!ctl->dirty && !ctl->dirty_since.tv_sec)
+		clock_gettime(CLOCK_MONOTONIC, &ctl->dirty_since);
+	ctl->dirty = 1;
 }
 
 void
@@ -197,7 +207,7 @@ controller_refresh(struct controller *ctl, const char *id)
 	if (rc == 1 || !ct->running) {
 		if (inventory_del(&ctl->inv, id) == 0) {
 			log_info("container %.12s gone", id);
-			ctl->dirty = 1;
+			controller_dirty(ctl);
 		}
 		container_free(ct);
 		return;
@@ -218,7 +228,7 @@ controller_refresh(struct controller *ctl, const char *id)
 			log_warnx("container %s cannot be segmented: %s",
 			    ct->name, why);
 	}
-	ctl->dirty = 1;
+	controller_dirty(ctl);
 }
 
 /* Rebuilds the inventory from a full listing (start, reconnection). */
@@ -245,7 +255,7 @@ controller_sync(struct controller *ctl)
 		free(ids[i]);
 	}
 	free(ids);
-	ctl->dirty = 1;
+	controller_dirty(ctl);
 	log_info("inventory synchronised: %zu containers", ctl->inv.n);
 	return 0;
 }
@@ -269,6 +279,8 @@ controller_docker_tick(struct controller *ctl)
 		    BACKOFF_MAX_MS : ctl->backoff_ms * 2;
 		return;
 	}
+	if (ctl->docker_syncs++)
+		ctl->docker_reconnects++;
 	ctl->resync = 0;
 	ctl->backoff_ms = RETRY_MS;
 	memset(&ctl->next_connect, 0, sizeof(ctl->next_connect));
@@ -303,7 +315,7 @@ controller_on_links(struct controller *ctl)
 		if (had == 0)
 			continue;
 		missing += controller_resolve(ctl, ct);
-		ctl->dirty = 1;
+		controller_dirty(ctl);
 	}
 	ctl->pending = missing > 0;
 	if (ctl->pending)
@@ -344,6 +356,13 @@ controller_apply(struct controller *ctl)
 	ctl->applies++;
 	ctl->dirty = 0;
 	ctl->apply_failed = 0;
+	metrics_hist_observe(&ctl->apply_hist, ctl->last_apply_ms / 1e3);
+	if (ctl->dirty_since.tv_sec) {
+		metrics_hist_observe(&ctl->enforce_hist,
+		    (t1.tv_sec - ctl->dirty_since.tv_sec) +
+		    (t1.tv_nsec - ctl->dirty_since.tv_nsec) / 1e9);
+		memset(&ctl->dirty_since, 0, sizeof(ctl->dirty_since));
+	}
 	log_debug("ruleset applied in %.1f ms", ctl->last_apply_ms);
 	return 0;
 }
@@ -372,13 +391,13 @@ controller_reload(struct controller *ctl, char **errs)
 		log_info("loaded %zu policies from %s", ps->n, ctl->rules_dir);
 		return 0;
 	}
-	ctl->dirty = 1;
+	controller_dirty(ctl);
 	ctl->apply_failed = 0;	/* an operator's reload is answered now */
 	if (controller_apply(ctl) == -1) {
 		ctl->ps = old;
 		policy_set_free(ps);
 		*errs = xstrdup(ctl->last_error);
-		ctl->dirty = 1;
+		controller_dirty(ctl);
 		return -1;
 	}
 	policy_set_free(old);
@@ -406,7 +425,7 @@ controller_check_drift(struct controller *ctl)
 	    "another tool?); restoring it", inet ? "bridge" : "inet",
 	    COMPILE_TABLE);
 	ctl->drift_repairs++;
-	ctl->dirty = 1;
+	controller_dirty(ctl);
 	ctl->apply_failed = 0;
 }
 
@@ -645,7 +664,7 @@ controller_quarantine(struct controller *ctl, json_t *req, int cut)
 	saved = quarantine_save(&ctl->quarantine, err, sizeof(err)) == 0;
 	if (!saved)
 		log_warnx("quarantine state not saved: %s", err);
-	ctl->dirty = 1;
+	controller_dirty(ctl);
 	ctl->apply_failed = 0;
 	o = json_object();
 	json_object_set_new(o, "ok", json_true());
@@ -658,9 +677,68 @@ controller_quarantine(struct controller *ctl, json_t *req, int cut)
 	return o;
 }
 
+static void
+controller_counter_cb(const char *tag, uint64_t packets, uint64_t bytes,
+    void *arg)
+{
+	struct metrics_input	*in = arg;
+	struct metrics_counter	*v = (struct metrics_counter *)in->counters;
+
+	metrics_counters_add(&v, &in->ncounters, tag, packets, bytes);
+	in->counters = v;
+}
+
+/* The Prometheus page (a new string, caller frees). */
+char *
+controller_metrics(struct controller *ctl)
+{
+	struct metrics_input	 in;
+	const struct container	*ct;
+	struct strbuf		 sb;
+	char			 buf[256];
+
+	memset(&in, 0, sizeof(in));
+	in.uptime_s = (double)(time(NULL) - ctl->started);
+	in.generation = ctl->generation;
+	in.policies = ctl->ps ? ctl->ps->n : 0;
+	TAILQ_FOREACH(ct, &ctl->inv.containers, entry) {
+		in.containers++;
+		if (controller_unsegmentable(ctl, ct, buf, sizeof(buf)))
+			in.unsegmentable++;
+		else if (compile_selects(ctl->ps, ct, POL_INGRESS) ||
+		    compile_selects(ctl->ps, ct, POL_EGRESS))
+			in.managed++;
+	}
+	in.quarantined = ctl->quarantine.n;
+	in.in_sync = !ctl->dirty;
+	in.docker_connected = docker_events_alive(ctl->docker);
+	in.docker_reconnects = ctl->docker_reconnects;
+	in.applies = ctl->applies;
+	in.apply_failures = ctl->apply_failures;
+	in.drift_repairs = ctl->drift_repairs;
+	in.apply_seconds = &ctl->apply_hist;
+	in.enforce_seconds = &ctl->enforce_hist;
+	nft_counters(ctl->nft, NFPROTO_BRIDGE, COMPILE_TABLE,
+	    controller_counter_cb, &in);
+	nft_counters(ctl->nft, NFPROTO_INET, COMPILE_TABLE,
+	    controller_counter_cb, &in);
+	strbuf_init(&sb);
+	metrics_render(&in, &sb);
+	metrics_counters_free((struct metrics_counter *)in.counters,
+	    in.ncounters);
+	return strbuf_detach(&sb);
+}
+
 static json_t *
 controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 {
+	if (strcmp(cmd, "metrics") == 0) {
+		char	*text = controller_metrics(ctl);
+		json_t	*o = json_pack("{s:b, s:s}", "ok", 1, "text", text);
+
+		free(text);
+		return o;
+	}
 	char	*errs = NULL;
 	json_t	*o;
 

@@ -1081,3 +1081,110 @@ nft_table_exists(struct nft *n, uint32_t family, const char *name)
 	}
 	return found;
 }
+
+/* ---- counters ---- */
+
+struct counters_ctx {
+	nft_counter_cb	 cb;
+	void		*arg;
+};
+
+static int
+counter_expr_cb(struct nftnl_expr *e, void *data)
+{
+	uint64_t	*pb = data;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") != 0)
+		return MNL_CB_OK;
+	pb[0] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	pb[1] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	pb[2] = 1;
+	return MNL_CB_OK;
+}
+
+static int
+comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char	**comment = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT &&
+	    nftnl_udata_len(attr) > 0 &&
+	    ((const char *)nftnl_udata_get(attr))[nftnl_udata_len(attr) - 1] ==
+	    '\0')
+		*comment = nftnl_udata_get(attr);
+	return MNL_CB_OK;
+}
+
+static int
+counters_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct counters_ctx	*ctx = data;
+	struct nftnl_rule	*r = nftnl_rule_alloc();
+	const char		*comment = NULL;
+	const void		*ud;
+	uint32_t		 udlen;
+	uint64_t		 pb[3] = { 0, 0, 0 };
+
+	if (r == NULL)
+		fatal("%s", __func__);
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0)
+		goto out;
+	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
+	if (ud == NULL)
+		goto out;
+	nftnl_udata_parse(ud, udlen, comment_cb, &comment);
+	nftnl_expr_foreach(r, counter_expr_cb, pb);
+	if (comment != NULL && pb[2])
+		ctx->cb(comment, pb[0], pb[1], ctx->arg);
+out:
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+int
+nft_counters(struct nft *n, uint32_t family, const char *table,
+    nft_counter_cb cb, void *arg)
+{
+	/* A dump packs many rules per message: room for the largest. */
+	size_t			 buflen = 1 << 16;
+	char			*buf = xmalloc(buflen);
+	struct nftnl_rule	*r = nftnl_rule_alloc();
+	struct counters_ctx	 ctx = { cb, arg };
+	struct nlmsghdr		*nlh;
+	uint32_t		 seq = n->seq++;
+	struct acks		 a;
+	ssize_t			 len;
+	int			 ret;
+
+	if (r == NULL)
+		fatal("%s", __func__);
+	memset(&a, 0, sizeof(a));
+	acks_drain(n, NULL, &a);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)family,
+	    NLM_F_DUMP, seq);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	ret = -1;
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0) {
+		log_warn("%s: send", __func__);
+		goto out;
+	}
+	do {
+		len = mnl_socket_recvfrom(n->nl, buf, buflen);
+		if (len < 0) {
+			log_warn("%s: recv", __func__);
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)len, seq, n->portid,
+		    counters_rule_cb, &ctx);
+	} while (ret > 0);
+	if (ret == -1 && errno == ENOENT)
+		ret = 0;
+	else if (ret == -1)
+		log_warn("%s: rules of %s %s", __func__, ir_family_name(family),
+		    table);
+out:
+	free(buf);
+	return ret == -1 ? -1 : 0;
+}

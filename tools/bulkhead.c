@@ -49,6 +49,7 @@ usage(FILE *f)
 	    "                   policy; kept across container and daemon restarts\n"
 	    "  release CONTAINER\n"
 	    "                   end a container's quarantine\n"
+	    "  metrics          Prometheus metrics, per-rule kernel counters included\n"
 	    "options:\n"
 	    "  -s, --control-socket PATH  (default %s)\n"
 	    "  -o, --output text|json\n"
@@ -226,6 +227,26 @@ cmd_status(const struct cli *cli)
 		    " [not running]",
 		    json_string_value(json_object_get(c, "reason")));
 	}
+	json_decref(o);
+	return 0;
+}
+
+/* metrics: the Prometheus page, as the listener serves it. */
+static int
+cmd_metrics(const struct cli *cli)
+{
+	json_t	*o = cli_call(cli, "metrics");
+
+	if (o == NULL)
+		return EXIT_NODAEMON;
+	if (cli_failed(o)) {
+		json_decref(o);
+		return EXIT_REFUSED;
+	}
+	if (cli->json)
+		print_json(o);
+	else
+		fputs(json_string_value(json_object_get(o, "text")), stdout);
 	json_decref(o);
 	return 0;
 }
@@ -507,6 +528,8 @@ main(int argc, char **argv)
 		return cmd_plan(&cli, argc - optind + 1, argv + optind - 1);
 	if (strcmp(verb, "check") == 0)
 		return cmd_check(argc - optind, argv + optind);
+	if (strcmp(verb, "metrics") == 0)
+		return cmd_metrics(&cli);
 	if (strcmp(verb, "quarantine") == 0 || strcmp(verb, "release") == 0)
 		return cmd_quarantine(&cli, argc - optind + 1,
 		    argv + optind - 1, strcmp(verb, "quarantine") == 0);
