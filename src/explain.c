@@ -412,8 +412,8 @@ explain_warning(const struct explain *ex, int i, char *buf, size_t len)
 
 	if (ct == NULL) {
 		if (ep->kind == EVAL_CONTAINER)
-			return "no such container yet: evaluated on its labels "
-			    "alone, with no address";
+			return "is not a container yet: evaluated on its labels "
+			    "alone, without an address";
 		return NULL;
 	}
 	mode = ct->network_mode ? ct->network_mode : "";
