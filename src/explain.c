@@ -1099,8 +1099,8 @@ explain_render_dir(struct strbuf *sb, json_t *ans, const char *dir)
 		strbuf_addstr(sb, "  => allowed: only audit policies select "
 		    "it\n");
 	else if (strcmp(reason, "default-deny") == 0)
-		strbuf_addf(sb, "  => DENIED: no rule allows it (default deny "
-		    "of policy %s, %s)\n", explain_jstr(d, "policy"),
+		strbuf_addf(sb, "  => DENIED: no rule allows it (default deny, "
+		    "logged as policy %s, %s)\n", explain_jstr(d, "policy"),
 		    explain_jstr(d, "location"));
 	else
 		strbuf_addf(sb, "  => %s by policy %s rule #%lld (%s)\n",
@@ -1144,7 +1144,8 @@ explain_render_verdict(struct strbuf *sb, json_t *ans)
 			    json_integer_value(json_object_get(by, "rule")),
 			    explain_jstr(by, "location"));
 		else
-			strbuf_addstr(sb, "no rule allows it)\n");
+			strbuf_addstr(sb, "default deny: no rule allows "
+			    "it)\n");
 	} else if (strcmp(verdict, "audit-would-deny") == 0) {
 		w = json_array_get(json_object_get(ans, "would_deny"), 0);
 		strbuf_addf(sb, "verdict: allowed, but audit policy %s would "

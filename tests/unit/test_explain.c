@@ -484,10 +484,11 @@ test_render(void **state)
 "egress of db (172.17.0.2):\n"
 "  policy db-no-egress (order 1000, enforce, [app == 'db'])  t.json:16:1\n"
 "    (no rules)\n"
-"  => DENIED: no rule allows it (default deny of policy db-no-egress, "
-"t.json:16:1)\n"
+"  => DENIED: no rule allows it (default deny, logged as policy "
+"db-no-egress, t.json:16:1)\n"
 "ingress of host: untouched, the host is not a container\n"
-"verdict: DENIED by policy db-no-egress (egress of db, no rule allows it)\n");
+"verdict: DENIED by policy db-no-egress (egress of db, default deny: no "
+"rule allows it)\n");
 }
 
 /* The evaluator's endpoint for a spec of the matrix below. */
