@@ -15,7 +15,8 @@
  *
  * The answer (stable fields, `bulkhead -o json explain`):
  *   {"ok": true, "verdict": "allowed"|"denied"|"audit-would-deny"|"untouched",
- *    "allowed": bool, "flow": {"protocol", "port", "sport", "ip_version",
+ *    "allowed": bool, "generation": the rules' load generation (0 offline),
+ *    "flow": {"protocol", "port", "sport", "ip_version",
  *    "icmp_type", "icmp_code"}, "source": ENDPOINT, "destination": ENDPOINT,
  *    "egress": DIRECTION, "ingress": DIRECTION,
  *    "denied_by": {"direction", "policy", "rule", "location"} (when denied),

@@ -904,6 +904,8 @@ explain_json(const struct explain *ex)
 	json_object_set_new(o, "verdict", json_string(explain_verdict_str(
 	    &ex->res, json_array_size(would))));
 	json_object_set_new(o, "allowed", json_boolean(ex->res.allowed));
+	json_object_set_new(o, "generation",
+	    json_integer((json_int_t)ex->ps->generation));
 	json_object_set_new(o, "flow", explain_flow_json(ex));
 	json_object_set_new(o, "source", explain_endpoint_json(ex, 0));
 	json_object_set_new(o, "destination", explain_endpoint_json(ex, 1));

@@ -127,6 +127,11 @@ j=$W/explain-web-db.json
 [ "$(jq -r .denied_by.direction "$W/explain-db-free.json")" = egress ] &&
 	pass "db -> free: denied on db's egress" || fail "db -> free: $(jq -c .denied_by "$W/explain-db-free.json")"
 
+gen=$("$B/bulkhead" -s "$SOCK" -o json status | jq .generation)
+[ "$(jq .generation "$W/explain-api-db.json")" = "$gen" ] && [ "$gen" -ge 1 ] &&
+	pass "explain answers on the daemon's current rules (generation $gen)" ||
+	fail "explain generation $(jq .generation "$W/explain-api-db.json"), status $gen"
+
 # What the kernel logged names the policy explain named.
 logged() { # logged SRC DST PORT POLICY
 	wait_for 5 grep -q "${IP[$1]}.*${IP[$2]}:$3.*$4" "$W/capture.txt"
