@@ -11,6 +11,8 @@
 need_root
 
 GROUP=103
+# BULKHEADD: the daemon binary under test (a sanitized one may be passed).
+BULKHEADD=${BULKHEADD:-$B/bulkheadd}
 W=$(mktemp -d /tmp/bulkhead-e2e.XXXXXX)
 RULES=$W/rules
 SOCK=$W/control.sock
@@ -75,7 +77,7 @@ for c in db api web intruder free aud; do IP[$c]=$(ctr_ip $c); done
 
 "$B/bulkhead-capture" -g $GROUP >"$W/capture.txt" 2>"$W/capture.err" &
 CPID=$!
-"$B/bulkheadd" --rules "$RULES" --control-socket "$SOCK" --foreground \
+"$BULKHEADD" --rules "$RULES" --control-socket "$SOCK" --foreground \
 	--nflog-group $GROUP -v >>"$W/bulkheadd.log" 2>&1 &
 DPID=$!
 if wait_for 20 in_sync 6; then pass "daemon knows 6 containers and is in sync"
@@ -115,6 +117,20 @@ explain_vs_kernel intruder db 5432 denied db-deny-web
 explain_vs_kernel db free 7000 denied db-no-egress
 explain_vs_kernel web free 7000 untouched
 explain_vs_kernel web aud 7000 audit-would-deny aud-watch
+
+# ICMP echo: denied to db (no rule allows it), untouched to free.
+icmp_vs_kernel() { # icmp_vs_kernel SRC DST VERDICT
+	local out verdict allowed real
+	out=$("$B/bulkhead" -s "$SOCK" -o json explain "$1" "$2" --proto icmp --icmp-type 8 --icmp-code 0)
+	verdict=$(jq -r .verdict <<<"$out"); allowed=$(jq -r .allowed <<<"$out")
+	[ "$verdict" = "$3" ] && pass "explain icmp echo $1 -> $2: $verdict" ||
+		fail "explain icmp echo $1 -> $2: '$verdict', want $3"
+	docker exec "$1" ping -c 1 -W 2 "${IP[$2]}" >/dev/null 2>&1 && real=true || real=false
+	[ "$real" = "$allowed" ] && pass "kernel agrees on icmp echo $1 -> $2 (passed: $real)" ||
+		fail "kernel disagrees on icmp echo $1 -> $2: explain allowed=$allowed, ping passed=$real"
+}
+icmp_vs_kernel web db denied
+icmp_vs_kernel web free untouched
 
 j=$W/explain-web-db.json
 [ "$(jq -r .denied_by.rule "$j")" = 0 ] &&
