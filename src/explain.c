@@ -300,6 +300,8 @@ explain_ip(struct explain *ex, int i, const char *addr)
 		if (ep->addrs[j].family == family && memcmp(&ep->addrs[j].addr,
 		    &a, family == AF_INET ? 4 : 16) == 0)
 			break;
+	if (j == ep->naddrs)
+		return 0;
 	for (; j > 0; j--) {
 		tmp = ep->addrs[j - 1];
 		ep->addrs[j - 1] = ep->addrs[j];
@@ -481,14 +483,12 @@ explain_nets(struct strbuf *sb, const struct cidr *v, size_t n)
 			    v[i].prefix);
 }
 
-/* " from [app == 'api'] host nets 10.0.0.0/8" and the like. */
+/* "[app == 'api'] nets 10.0.0.0/8" and the like; "" for any peer. */
 static void
-explain_peer_text(struct strbuf *sb, const char *word, const struct peer *p)
+explain_peer_text(struct strbuf *sb, const struct peer *p)
 {
 	static const char	*ents[] = { "", "host", "world", "any" };
-	size_t			 start = sb->len;
 
-	strbuf_addf(sb, " %s", word);
 	if (p->entity != POL_ENTITY_NONE)
 		strbuf_addf(sb, " %s", ents[p->entity]);
 	if (p->selector)
@@ -512,11 +512,19 @@ explain_peer_text(struct strbuf *sb, const char *word, const struct peer *p)
 		strbuf_addstr(sb, " not port ");
 		explain_ranges(sb, p->not_ports, p->nnot_ports);
 	}
-	if (sb->len == start + 1 + strlen(word)) {
-		/* An empty peer: anything; say nothing. */
-		sb->len = start;
-		sb->buf[start] = '\0';
-	}
+}
+
+/* " from ..." or " to ..." when the peer says anything. */
+static void
+explain_side_text(struct strbuf *sb, const char *word, const struct peer *p)
+{
+	struct strbuf	peer;
+
+	strbuf_init(&peer);
+	explain_peer_text(&peer, p);
+	if (peer.len)
+		strbuf_addf(sb, " %s%s", word, peer.buf);
+	strbuf_release(&peer);
 }
 
 /* "allow tcp from [app == 'api'] to port 5432". */
@@ -535,8 +543,8 @@ explain_rule_text(struct strbuf *sb, const struct rule *r)
 		strbuf_addf(sb, " type %d", r->icmp.type);
 	if (r->icmp.code >= 0)
 		strbuf_addf(sb, " code %d", r->icmp.code);
-	explain_peer_text(sb, "from", &r->source);
-	explain_peer_text(sb, "to", &r->destination);
+	explain_side_text(sb, "from", &r->source);
+	explain_side_text(sb, "to", &r->destination);
 	if (r->log && r->action != POL_LOG)
 		strbuf_addstr(sb, " (log)");
 }

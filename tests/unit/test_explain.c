@@ -491,6 +491,64 @@ test_render(void **state)
 "rule allows it)\n");
 }
 
+/* Rule texts and why-not texts of the other peer criteria. */
+static void
+test_peer_criteria(void **state)
+{
+	static const char	 more[] =
+	    "{\"apiVersion\": \"bulkhead/v1\", \"kind\": \"Policy\",\n"
+	    " \"metadata\": {\"name\": \"p\"},\n"
+	    " \"spec\": {\"selector\": \"app == 'db'\", \"ingress\": [\n"
+	    "  {\"action\": \"allow\", \"protocol\": \"tcp\", \"source\": {\n"
+	    "   \"namespaceSelector\": \"env == 'prod'\"}},\n"
+	    "  {\"action\": \"allow\", \"protocol\": \"tcp\", \"source\": {\n"
+	    "   \"notNets\": [\"172.17.0.0/24\"]}, \"destination\": {\n"
+	    "   \"ports\": [\"5000:5999\", 80], \"notPorts\": [5432]}},\n"
+	    "  {\"action\": \"allow\", \"protocol\": \"tcp\", \"ipVersion\": 6},\n"
+	    "  {\"action\": \"allow\", \"protocol\": \"icmp\",\n"
+	    "   \"icmp\": {\"type\": 8}},\n"
+	    "  {\"action\": \"allow\", \"source\": {\"entity\": \"world\"}}]}}\n";
+	struct policy_set	*saved = ps;
+	struct errlist		 el;
+	json_t			*a, *r;
+
+	ps = policy_set_new();
+	errlist_init(&el);
+	if (policy_load_buffer(ps, "m.json", more, strlen(more), &el) ||
+	    policy_set_finish(ps, &el))
+		fail_msg("rules do not load:\n%s", errlist_join(&el));
+	errlist_release(&el);
+	a = ask("api", "db", "tcp", 5432);
+	r = at(a, "ingress.policies.0.rules");
+	assert_string_equal(str(r, "0.text"),
+	    "allow tcp from namespace [env == 'prod']");
+	assert_string_equal(str(r, "0.why_not"), "source api is in namespace "
+	    "default, which does not match [env == 'prod']");
+	assert_string_equal(str(r, "1.text"), "allow tcp from not nets "
+	    "172.17.0.0/24 to port 5000-5999,80 not port 5432");
+	assert_string_equal(str(r, "1.why_not"),
+	    "source address 172.17.0.3 is in notNets");
+	assert_string_equal(str(r, "2.text"), "allow tcp ipv6");
+	assert_string_equal(str(r, "2.why_not"),
+	    "the flow is IPv4, the rule is for IPv6");
+	assert_string_equal(str(r, "3.text"), "allow icmp type 8");
+	assert_string_equal(str(r, "3.why_not"),
+	    "protocol tcp, the rule is for icmp");
+	assert_string_equal(str(r, "4.text"), "allow from world");
+	assert_string_equal(str(r, "4.why_not"),
+	    "source api is a container, the rule wants the world");
+	assert_string_equal(str(a, "verdict"), "denied");
+	json_decref(a);
+	a = ask("host", "db", "icmp", -1);
+	assert_string_equal(str(a, "ingress.policies.0.rules.3.why_not"),
+	    "the rule wants icmp type 8, none given");
+	assert_string_equal(str(a, "ingress.policies.0.rules.0.why_not"),
+	    "protocol icmp, the rule is for tcp");
+	json_decref(a);
+	policy_set_free(ps);
+	ps = saved;
+}
+
 /* The evaluator's endpoint for a spec of the matrix below. */
 static void
 mkep(struct eval_endpoint *ep, const char *spec)
@@ -577,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_untouched),
 		cmocka_unit_test(test_audit_would_deny),
 		cmocka_unit_test(test_why_not),
+		cmocka_unit_test(test_peer_criteria),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_query_check),
 		cmocka_unit_test(test_request_round_trip),
