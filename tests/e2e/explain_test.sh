@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-GROUP=103
+GROUP=113
 # BULKHEADD: the daemon binary under test (a sanitized one may be passed).
 BULKHEADD=${BULKHEADD:-$B/bulkheadd}
 W=$(mktemp -d /tmp/bulkhead-e2e.XXXXXX)
