@@ -6,7 +6,9 @@
  * (no JSON library there); control.c is the daemon's listener.
  *
  * Requests: {"cmd":"status"}, {"cmd":"reload"}, {"cmd":"plan"},
- *           {"cmd":"containers"}.
+ *           {"cmd":"containers"},
+ *           {"cmd":"explain","src":S,"dst":D,"protocol":P,"port":N,...}
+ *           (explain.h).
  * Answers:  {"ok":true, ...} or {"ok":false,"error":"..."}.
  */
 #ifndef BULKHEAD_CONTROL_H

@@ -150,6 +150,30 @@ int		 evaluate_selects(const struct policy *p,
 int		 evaluate_rule_matches(const struct policy_set *ps,
 		    const struct rule *r, const struct eval_flow *f);
 
+/* Why a rule does not match a flow: the first criterion that fails. */
+enum eval_miss {
+	EVAL_MISS_NONE = 0,	/* it matches */
+	EVAL_MISS_PROTOCOL,
+	EVAL_MISS_IP_VERSION,	/* ipVersion, or icmp/icmpv6 on the other family */
+	EVAL_MISS_ICMP_TYPE,
+	EVAL_MISS_ICMP_CODE,
+	EVAL_MISS_ENTITY,	/* the rest are of the peer in *peer */
+	EVAL_MISS_NETS,
+	EVAL_MISS_NOT_NETS,
+	EVAL_MISS_PORTS,
+	EVAL_MISS_NOT_PORTS,
+	EVAL_MISS_SELECTOR,
+	EVAL_MISS_NS_SELECTOR,
+};
+
+/*
+ * The matching of evaluate_rule_matches, telling why not: returns
+ * EVAL_MISS_NONE when r matches f, else the criterion that failed first,
+ * with *peer 0 (source), 1 (destination) or -1 (not a peer criterion).
+ */
+enum eval_miss	 evaluate_rule_miss(const struct policy_set *ps,
+		    const struct rule *r, const struct eval_flow *f, int *peer);
+
 /* Evaluates f against ps into res (caller releases it). */
 void		 evaluate_flow(const struct policy_set *ps,
 		    const struct eval_flow *f, struct eval_result *res);

@@ -21,6 +21,7 @@
 #include "controller.h"
 #include "docker.h"
 #include "errlist.h"
+#include "explain.h"
 #include "ir.h"
 #include "link.h"
 #include "log.h"
@@ -750,6 +751,8 @@ controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 		return controller_quarantine(ctl, req, 0);
 	if (strcmp(cmd, "plan") == 0)
 		return controller_plan(ctl);
+	if (strcmp(cmd, "explain") == 0)
+		return explain_handle(ctl->ps, &ctl->inv, req);
 	if (strcmp(cmd, "reload") != 0)
 		return controller_error("unknown command");
 	if (controller_reload(ctl, &errs) == -1) {

@@ -220,7 +220,7 @@ evaluate_entity(enum pol_entity ent, const struct eval_endpoint *ep)
 }
 
 /* Label-based criteria: only containers have labels and namespaces. */
-static int
+static enum eval_miss
 evaluate_peer_labels(const struct policy_set *ps, const struct peer *p,
     const struct eval_endpoint *ep)
 {
@@ -229,63 +229,79 @@ evaluate_peer_labels(const struct policy_set *ps, const struct peer *p,
 	const char			*ns;
 	int				ok;
 
-	if (p->selector == NULL && p->ns_selector == NULL)
-		return 1;
-	if (ep->kind != EVAL_CONTAINER)
-		return 0;
-	if (p->selector && !selector_match(p->selector,
-	    ep->labels ? ep->labels : &none))
-		return 0;
+	if (p->selector && (ep->kind != EVAL_CONTAINER ||
+	    !selector_match(p->selector, ep->labels ? ep->labels : &none)))
+		return EVAL_MISS_SELECTOR;
 	if (p->ns_selector == NULL)
-		return 1;
+		return EVAL_MISS_NONE;
+	if (ep->kind != EVAL_CONTAINER)
+		return EVAL_MISS_NS_SELECTOR;
 	ns = ep->ns ? ep->ns : evaluate_namespace(ep->labels);
 	evaluate_ns_labels(ps, ns, &nsl);
 	ok = selector_match(p->ns_selector, &nsl);
 	labelset_release(&nsl);
-	return ok;
+	return ok ? EVAL_MISS_NONE : EVAL_MISS_NS_SELECTOR;
 }
 
-static int
+static enum eval_miss
 evaluate_peer(const struct policy_set *ps, const struct peer *p,
     const struct eval_endpoint *ep, int version, int port)
 {
 	const struct eval_addr	*a = evaluate_addr_of(ep, version);
 
 	if (!evaluate_entity(p->entity, ep))
-		return 0;
+		return EVAL_MISS_ENTITY;
 	if (p->nnets && (a == NULL || !evaluate_in_nets(p->nets, p->nnets, a)))
-		return 0;
+		return EVAL_MISS_NETS;
 	if (p->nnot_nets && (a == NULL ||
 	    evaluate_in_nets(p->not_nets, p->nnot_nets, a)))
-		return 0;
+		return EVAL_MISS_NOT_NETS;
 	if (p->nports && (port < 0 ||
 	    !evaluate_in_ports(p->ports, p->nports, port)))
-		return 0;
+		return EVAL_MISS_PORTS;
 	if (p->nnot_ports && (port < 0 ||
 	    evaluate_in_ports(p->not_ports, p->nnot_ports, port)))
-		return 0;
+		return EVAL_MISS_NOT_PORTS;
 	return evaluate_peer_labels(ps, p, ep);
+}
+
+enum eval_miss
+evaluate_rule_miss(const struct policy_set *ps, const struct rule *r,
+    const struct eval_flow *f, int *peer)
+{
+	int		version = evaluate_pick_version(f);
+	enum eval_miss	m;
+
+	*peer = -1;
+	if (r->protocol && r->protocol != f->protocol)
+		return EVAL_MISS_PROTOCOL;
+	if (r->ip_version && r->ip_version != version)
+		return EVAL_MISS_IP_VERSION;
+	if ((r->protocol == IPPROTO_ICMP && version != 4) ||
+	    (r->protocol == IPPROTO_ICMPV6 && version != 6))
+		return EVAL_MISS_IP_VERSION;
+	if (r->icmp.type >= 0 && r->icmp.type != f->icmp_type)
+		return EVAL_MISS_ICMP_TYPE;
+	if (r->icmp.code >= 0 && r->icmp.code != f->icmp_code)
+		return EVAL_MISS_ICMP_CODE;
+	*peer = 0;
+	if ((m = evaluate_peer(ps, &r->source, &f->src, version, f->sport)))
+		return m;
+	*peer = 1;
+	if ((m = evaluate_peer(ps, &r->destination, &f->dst, version,
+	    f->dport)))
+		return m;
+	*peer = -1;
+	return EVAL_MISS_NONE;
 }
 
 int
 evaluate_rule_matches(const struct policy_set *ps, const struct rule *r,
     const struct eval_flow *f)
 {
-	int	version = evaluate_pick_version(f);
+	int	peer;
 
-	if (r->protocol && r->protocol != f->protocol)
-		return 0;
-	if (r->ip_version && r->ip_version != version)
-		return 0;
-	if ((r->protocol == IPPROTO_ICMP && version != 4) ||
-	    (r->protocol == IPPROTO_ICMPV6 && version != 6))
-		return 0;
-	if (r->icmp.type >= 0 && r->icmp.type != f->icmp_type)
-		return 0;
-	if (r->icmp.code >= 0 && r->icmp.code != f->icmp_code)
-		return 0;
-	return evaluate_peer(ps, &r->source, &f->src, version, f->sport) &&
-	    evaluate_peer(ps, &r->destination, &f->dst, version, f->dport);
+	return evaluate_rule_miss(ps, r, f, &peer) == EVAL_MISS_NONE;
 }
 
 /* ---- one direction ---- */

@@ -1,8 +1,9 @@
 /*
  * bulkhead.c: the operator's command line.  Talks to bulkheadd over its
- * control socket (status, reload, plan, quarantine, release) and checks
- * rule files offline (check).  Exit codes: 0 success, 1 refused or failed (rules invalid,
- * reload refused), 2 usage error, 3 daemon unreachable.
+ * control socket (status, reload, plan, explain, quarantine, release) and
+ * checks rule files offline (check).  Exit codes: 0 success, 1 refused or
+ * failed (rules invalid, reload refused; explain: denied), 2 usage error
+ * (explain: also unknown endpoint or invalid rules), 3 daemon unreachable.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -14,6 +15,7 @@
 #include "control.h"
 #include "compile.h"
 #include "errlist.h"
+#include "explain.h"
 #include "inventory.h"
 #include "ir.h"
 #include "log.h"
@@ -44,6 +46,9 @@ usage(FILE *f)
 	    "                   the ruleset bulkheadd programs now; offline with a\n"
 	    "                   rules directory and an inventory (status -o json)\n"
 	    "  check PATH...    validate policy files or directories offline\n"
+	    "  explain SRC DST [--port N] [--proto P] [--rules DIR --inventory FILE]\n"
+	    "                   why a flow is allowed or denied (explain --help);\n"
+	    "                   exit 0 allowed, 1 denied\n"
 	    "  quarantine CONTAINER [--reason TEXT]\n"
 	    "                   cut all of a container's traffic, ahead of every\n"
 	    "                   policy; kept across container and daemon restarts\n"
@@ -485,6 +490,205 @@ cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* ---- explain ---- */
+
+static void
+cli_explain_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: bulkhead explain [options] SRC DST\n"
+	    "       bulkhead explain --rules DIR --inventory FILE [options] SRC DST\n"
+	    "Why a flow from SRC to DST is allowed or denied: for the egress of\n"
+	    "SRC and the ingress of DST, the policies that select it in order,\n"
+	    "each rule considered (matched, or why not) and where it is defined.\n"
+	    "Asks bulkheadd (its current rules and containers), or works offline\n"
+	    "on a rules directory and an inventory (bulkhead -o json status).\n"
+	    "SRC, DST: a container name or id, container:NAME, host, world, an\n"
+	    "  address or ip:ADDR (the container that has it, else the world),\n"
+	    "  host:ADDR, world:ADDR, labels:k=v,k2=v2 (a container to be)\n"
+	    "options:\n"
+	    "  -p, --port N           destination port (protocol tcp if not given)\n"
+	    "      --sport N          source port\n"
+	    "  -P, --proto PROTO      tcp, udp, sctp, icmp, icmpv6 or 1-255\n"
+	    "  -4, -6, --ip-version 4|6 (default: from the addresses, IPv4 first)\n"
+	    "      --icmp-type N, --icmp-code N\n"
+	    "      --from SRC, --to DST  instead of the two arguments\n"
+	    "  -r, --rules DIR, -i, --inventory FILE  offline, without bulkheadd\n"
+	    "  -o, --output text|json\n"
+	    "exit: 0 allowed (also untouched, or allowed while an audit policy\n"
+	    "      would deny), 1 denied, 2 usage or error (unknown container,\n"
+	    "      invalid rules), 3 daemon unreachable\n");
+}
+
+/* A number lo..hi from an option; -1 (after a message) when not. */
+static int
+cli_num(const char *opt, const char *s, int lo, int hi)
+{
+	char	*end;
+	long	 n = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || n < lo || n > hi) {
+		fprintf(stderr, "bulkhead explain: %s: expected a number %d-%d, "
+		    "found \"%s\"\n", opt, lo, hi, s);
+		return -1;
+	}
+	return (int)n;
+}
+
+/* Loads what plan and explain need offline; 0, or -1 (reported). */
+static int
+offline_load(const char *rules, const char *invfile, struct policy_set **ps,
+    struct inventory *inv)
+{
+	struct errlist	 el;
+	char		*text, err[512];
+	size_t		 len, i;
+	int		 rc = -1;
+
+	errlist_init(&el);
+	if (policy_load_dir(rules, ps, &el) == -1) {
+		for (i = 0; i < el.n; i++)
+			fprintf(stderr, "%s\n", el.v[i]);
+		goto out;
+	}
+	if ((text = read_file(invfile, &len)) == NULL) {
+		fprintf(stderr, "bulkhead: read %s: %m\n", invfile);
+		goto out;
+	}
+	if (snapshot_load(text, len, inv, err, sizeof(err)) == -1)
+		fprintf(stderr, "%s: %s\n", invfile, err);
+	else
+		rc = 0;
+	free(text);
+out:
+	errlist_release(&el);
+	return rc;
+}
+
+/* The answer offline or from bulkheadd; NULL with *rc set on failure. */
+static json_t *
+cli_explain_answer(const struct cli *cli, const struct explain_query *q,
+    const char *rules, const char *invfile, int *rc)
+{
+	struct policy_set	*ps = NULL;
+	struct inventory	 inv;
+	json_t			*req, *ans = NULL;
+
+	*rc = EXIT_USAGE;
+	if (rules == NULL) {
+		req = explain_request(q);
+		if ((ans = cli_request(cli, req)) == NULL)
+			*rc = EXIT_NODAEMON;
+		json_decref(req);
+		return ans;
+	}
+	inventory_init(&inv);
+	if (offline_load(rules, invfile, &ps, &inv) == 0)
+		ans = explain_answer(ps, &inv, q);
+	policy_set_free(ps);
+	inventory_release(&inv);
+	return ans;
+}
+
+static int
+cmd_explain(const struct cli *cli0, int argc, char **argv)
+{
+	enum { O_SPORT = 256, O_TYPE, O_CODE, O_FROM, O_TO };
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "sport", required_argument, NULL, O_SPORT },
+		{ "proto", required_argument, NULL, 'P' },
+		{ "protocol", required_argument, NULL, 'P' },
+		{ "ip-version", required_argument, NULL, 'v' },
+		{ "icmp-type", required_argument, NULL, O_TYPE },
+		{ "icmp-code", required_argument, NULL, O_CODE },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "inventory", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli		 cli = *cli0;
+	struct explain_query	 q;
+	const char		*rules = NULL, *invfile = NULL;
+	struct strbuf		 sb;
+	char			 err[256];
+	json_t			*ans;
+	int			 ch, rc, *num = NULL, hi = 0;
+
+	explain_query_init(&q);
+	optind = 0;	/* full reset: options may follow SRC and DST */
+	while ((ch = getopt_long(argc, argv, "p:P:v:46r:i:o:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'p': num = &q.port; hi = 65535; break;
+		case O_SPORT: num = &q.sport; hi = 65535; break;
+		case O_TYPE: num = &q.icmp_type; hi = 255; break;
+		case O_CODE: num = &q.icmp_code; hi = 255; break;
+		case 'v': num = &q.ip_version; hi = 6; break;
+		case '4': q.ip_version = 4; continue;
+		case '6': q.ip_version = 6; continue;
+		case O_FROM: q.src = optarg; continue;
+		case O_TO: q.dst = optarg; continue;
+		case 'r': rules = optarg; continue;
+		case 'i': invfile = optarg; continue;
+		case 'h': cli_explain_usage(stdout); return 0;
+		case 'P':
+			if ((q.protocol = explain_proto_parse(optarg)) >= 0)
+				continue;
+			fprintf(stderr, "bulkhead explain: unknown protocol "
+			    "\"%s\"\n", optarg);
+			return EXIT_USAGE;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+				cli_explain_usage(stderr);
+				return EXIT_USAGE;
+			}
+			cli.json = strcmp(optarg, "json") == 0;
+			continue;
+		default: cli_explain_usage(stderr); return EXIT_USAGE;
+		}
+		if ((*num = cli_num(argv[optind - 1], optarg, 0, hi)) < 0)
+			return EXIT_USAGE;
+	}
+	if (q.src == NULL && optind < argc)
+		q.src = argv[optind++];
+	if (q.dst == NULL && optind < argc)
+		q.dst = argv[optind++];
+	if (q.src == NULL || q.dst == NULL || optind < argc) {
+		cli_explain_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((rules == NULL) != (invfile == NULL)) {
+		fprintf(stderr, "bulkhead explain: offline needs both --rules "
+		    "DIR and --inventory FILE\n");
+		return EXIT_USAGE;
+	}
+	if (explain_query_check(&q, err, sizeof(err)) == -1) {
+		fprintf(stderr, "bulkhead explain: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if ((ans = cli_explain_answer(&cli, &q, rules, invfile, &rc)) == NULL)
+		return rc;
+	if (cli_failed(ans)) {
+		json_decref(ans);
+		return EXIT_USAGE;
+	}
+	if (cli.json)
+		print_json(ans);
+	else {
+		strbuf_init(&sb);
+		explain_render(ans, &sb);
+		fputs(sb.buf ? sb.buf : "", stdout);
+		strbuf_release(&sb);
+	}
+	rc = json_is_true(json_object_get(ans, "allowed")) ? 0 : EXIT_REFUSED;
+	json_decref(ans);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -533,6 +737,8 @@ main(int argc, char **argv)
 	if (strcmp(verb, "quarantine") == 0 || strcmp(verb, "release") == 0)
 		return cmd_quarantine(&cli, argc - optind + 1,
 		    argv + optind - 1, strcmp(verb, "quarantine") == 0);
+	if (strcmp(verb, "explain") == 0)
+		return cmd_explain(&cli, argc - optind + 1, argv + optind - 1);
 	fprintf(stderr, "bulkhead: unknown verb %s\n", verb);
 	usage(stderr);
 	return EXIT_USAGE;

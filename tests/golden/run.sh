@@ -2,7 +2,8 @@
 # run.sh: golden tests in the manner of pfctl's: for each case directory,
 # `bulkhead plan --rules CASE/rules --inventory CASE/inventory.json` must
 # print CASE/expected.nft exactly.  A case may instead hold expected.err:
-# then plan must fail and print exactly that on stderr.
+# then plan must fail and print exactly that on stderr.  Cases may also
+# hold explain/NAME.args with explain/NAME.out (see below).
 # REGEN=1 rewrites the expected files (review the diff before committing).
 cd "$(dirname "$0")/../.." || exit 1
 passed=0; failed=0
@@ -37,6 +38,22 @@ for c in tests/golden/*/; do
 		fi
 	fi
 	rm -f "$c.stderr"
+	# explain/NAME.args: `bulkhead explain --rules --inventory ARGS` must
+	# print explain/NAME.out (stdout and stderr, then its exit status).
+	for a in "$c"/explain/*.args; do
+		[ -f "$a" ] || continue
+		e=${a%.args}.out
+		# shellcheck disable=SC2046 # the arguments are words
+		got=$(build/bulkhead explain --rules "$c/rules" --inventory "$c/inventory.json" \
+			$(cat "$a") 2>&1; echo "exit $?")
+		got=$(sed "s|$c/||g" <<<"$got")
+		[ -n "${REGEN:-}" ] && printf '%s\n' "$got" >"$e"
+		if diff -u "$e" <(printf '%s\n' "$got"); then
+			echo "PASS golden $name explain $(basename "$a" .args)"; passed=$((passed + 1))
+		else
+			echo "FAIL golden $name explain $(basename "$a" .args)"; failed=$((failed + 1))
+		fi
+	done
 done
 echo "golden: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
