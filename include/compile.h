@@ -43,6 +43,7 @@ struct compile_opts {
 	uint32_t	log_rate;	/* log messages per second per rule */
 	uint32_t	log_burst;
 	const struct quarantine *quarantine;	/* cut off first; may be NULL */
+	int		fail_open;	/* unclassified containers: log, let through */
 };
 
 void	compile_opts_default(struct compile_opts *);

@@ -61,6 +61,11 @@ usage(FILE *f)
 	    "      --state-dir DIR       quarantine state (default %s)\n"
 	    "      --metrics-listen ADDR:PORT\n"
 	    "                            serve Prometheus metrics on /metrics\n"
+	    "      --fail-mode closed|open\n"
+	    "                            traffic of containers not classified yet:\n"
+	    "                            dropped (closed, default) or logged and let\n"
+	    "                            through (open: a new container is unprotected\n"
+	    "                            until bulkheadd knows it)\n"
 	    "      --flush               remove bulkhead's nftables tables and exit\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
@@ -82,6 +87,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "flush", no_argument, NULL, 'F' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "metrics-listen", required_argument, NULL, 'M' },
+		{ "fail-mode", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -106,6 +112,12 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'F': o->flush = 1; break;
 		case 'S': o->state_dir = optarg; break;
 		case 'M': o->metrics_listen = optarg; break;
+		case 'O':
+			if (strcmp(optarg, "open") && strcmp(optarg, "closed"))
+				fatalx("invalid fail mode: %s (open or closed)",
+				    optarg);
+			o->copts.fail_open = strcmp(optarg, "open") == 0;
+			break;
 		case 'g':
 			v = strtoul(optarg, &end, 10);
 			if (*end || v > 65535)
@@ -270,8 +282,10 @@ main(int argc, char **argv)
 	/* After daemon(): the listener's thread must live in our process. */
 	if (o.metrics_listen && (mh = metrics_http_new(o.metrics_listen)) == NULL)
 		fatalx("cannot serve metrics on %s", o.metrics_listen);
-	log_info("bulkheadd %s started: rules %s, control %s, nflog group %u",
-	    BULKHEAD_VERSION, o.rules, o.control, o.copts.nflog_group);
+	log_info("bulkheadd %s started: rules %s, control %s, nflog group %u%s",
+	    BULKHEAD_VERSION, o.rules, o.control, o.copts.nflog_group,
+	    o.copts.fail_open ? ", fail mode OPEN (unclassified containers "
+	    "pass)" : "");
 	main_loop(&ctl, control, sigfd, mh);
 	metrics_http_free(mh);
 	control_free(control);

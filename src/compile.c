@@ -105,6 +105,7 @@ compile_opts_default(struct compile_opts *o)
 	o->log_rate = 10;
 	o->log_burst = 20;
 	o->quarantine = NULL;
+	o->fail_open = 0;
 }
 
 /* ---- expression emitters ---- */
@@ -1335,8 +1336,10 @@ emit_pending(struct compiler *c)
 	ir_chain_add(c->in, "pending");
 	for (fam = 4; fam <= 6; fam += 2) {
 		for (s = SIDE_SRC; s <= SIDE_DST; s++) {
+			/* Fail open: logged as seen, let through. */
 			snprintf(prefix, sizeof(prefix),
-			    "bh|P|%c|*|unclassified-container",
+			    "bh|%c|%c|*|unclassified-container",
+			    c->opts->fail_open ? 'L' : 'P',
 			    s == SIDE_SRC ? 'E' : 'I');
 			for (j = 0; j < 2; j++) {
 				struct strbuf	 t;
@@ -1366,6 +1369,9 @@ emit_pending(struct compiler *c)
 					    "%u packets log group %u prefix \"%s\"",
 					    c->opts->log_rate, c->opts->log_burst,
 					    c->opts->nflog_group, prefix);
+				} else if (c->opts->fail_open) {
+					e_counter(r);
+					strbuf_addstr(&t, "counter");
 				} else {
 					e_counter(r);
 					r->comment = xstrdup(prefix);
@@ -1522,6 +1528,9 @@ emit_quarantine_inet(struct compiler *c)
 					    "prefix \"%s\"", c->opts->log_rate,
 					    c->opts->log_burst,
 					    c->opts->nflog_group, prefix);
+				} else if (c->opts->fail_open) {
+					e_counter(r);
+					strbuf_addstr(&t, "counter");
 				} else {
 					e_counter(r);
 					r->comment = xstrdup(prefix);

@@ -567,6 +567,8 @@ controller_status(const struct controller *ctl)
 	    json_boolean(docker_events_alive(ctl->docker)));
 	json_object_set_new(o, "nflog_group",
 	    json_integer(ctl->copts.nflog_group));
+	json_object_set_new(o, "fail_mode",
+	    json_string(ctl->copts.fail_open ? "open" : "closed"));
 	TAILQ_FOREACH(ct, &ctl->inv.containers, entry)
 		json_array_append_new(cts, controller_container_json(ctl, ct));
 	json_object_set_new(o, "containers", cts);

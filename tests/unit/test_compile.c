@@ -478,12 +478,39 @@ test_quarantine(void **state)
 	ir_ruleset_free(rs);
 }
 
+/* Fail open: unclassified traffic is logged (bh|L) and let through. */
+static void
+test_fail_open(void **state)
+{
+	struct fixture		*f = *state;
+	struct compile_opts	 o = f->o;
+	struct ir_ruleset	*rs;
+	char			*t;
+
+	t = chain_text(table(f->rs, NFPROTO_INET), "pending");
+	assert_non_null(strstr(t, "counter drop"));
+	assert_non_null(strstr(t, "bh|P|E|*|unclassified-container"));
+	free(t);
+	o.fail_open = 1;
+	rs = compile_ruleset(f->ps, &f->inv, &o);
+	t = chain_text(table(rs, NFPROTO_INET), "pending");
+	assert_null(strstr(t, "drop"));
+	assert_non_null(strstr(t, "bh|L|E|*|unclassified-container"));
+	free(t);
+	/* Spoofed sources stay dropped in either mode. */
+	t = chain_text(table(rs, NFPROTO_INET), "identity");
+	assert_non_null(strstr(t, "counter drop"));
+	free(t);
+	ir_ruleset_free(rs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
 		cmocka_unit_test(test_replicas_share_chains),
+		cmocka_unit_test_setup_teardown(test_fail_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test(test_identical_peers_share_sets),
 		cmocka_unit_test_setup_teardown(test_only_selected_get_chains,
