@@ -577,20 +577,59 @@ controller_status(const struct controller *ctl)
 	return o;
 }
 
-static json_t *
-controller_plan(const struct controller *ctl)
+static json_t	*controller_error(const char *);
+
+static char *
+controller_plan_text(const struct controller *ctl, const struct policy_set *ps)
 {
-	struct ir_ruleset	*rs = compile_ruleset(ctl->ps, &ctl->inv,
-				    &ctl->copts);
+	struct ir_ruleset	*rs = compile_ruleset(ps, &ctl->inv, &ctl->copts);
 	struct strbuf		 sb;
-	json_t			*o = json_object();
 
 	strbuf_init(&sb);
 	ir_print(rs, &sb);
 	ir_ruleset_free(rs);
+	return sb.buf ? strbuf_detach(&sb) : xstrdup("");
+}
+
+/*
+ * plan: the ruleset for the current rules, and with "rules": DIR the one
+ * those candidate rules would give over the live inventory (beside the
+ * current one, for --diff).  Nothing is applied.
+ */
+static json_t *
+controller_plan(const struct controller *ctl, json_t *req)
+{
+	const char		*dir = json_string_value(json_object_get(req,
+				    "rules"));
+	struct policy_set	*ps = NULL;
+	struct errlist		 el;
+	json_t			*o;
+	char			*text, *errs;
+
+	o = json_object();
 	json_object_set_new(o, "ok", json_true());
-	json_object_set_new(o, "ruleset", json_string(sb.buf ? sb.buf : ""));
-	strbuf_release(&sb);
+	text = controller_plan_text(ctl, ctl->ps);
+	if (dir == NULL) {
+		json_object_set_new(o, "ruleset", json_string(text));
+		free(text);
+		return o;
+	}
+	json_object_set_new(o, "current", json_string(text));
+	free(text);
+	errlist_init(&el);
+	if (policy_load_dir(dir, &ps, &el) == -1) {
+		errs = errlist_join(&el);
+		errlist_release(&el);
+		json_decref(o);
+		o = controller_error(errs);
+		free(errs);
+		return o;
+	}
+	errlist_release(&el);
+	text = controller_plan_text(ctl, ps);
+	policy_set_free(ps);
+	json_object_set_new(o, "ruleset", json_string(text));
+	free(text);
 	return o;
 }
 
@@ -752,7 +791,7 @@ controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 	if (strcmp(cmd, "release") == 0)
 		return controller_quarantine(ctl, req, 0);
 	if (strcmp(cmd, "plan") == 0)
-		return controller_plan(ctl);
+		return controller_plan(ctl, req);
 	if (strcmp(cmd, "explain") == 0)
 		return explain_handle(ctl->ps, &ctl->inv, req);
 	if (strcmp(cmd, "reload") != 0)

@@ -5,6 +5,7 @@
  * failed (rules invalid, reload refused; explain: denied), 2 usage error
  * (explain: also unknown endpoint or invalid rules), 3 daemon unreachable.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "inventory.h"
 #include "ir.h"
 #include "log.h"
+#include "plandiff.h"
 #include "policy.h"
 #include "snapshot.h"
 #include "util.h"
@@ -42,9 +44,10 @@ usage(FILE *f)
 	    "  status           daemon health and each container's policies\n"
 	    "  reload           load the rules directory again; returns once the\n"
 	    "                   new rules are in the kernel, or why they were refused\n"
-	    "  plan [--rules DIR --inventory FILE]\n"
-	    "                   the ruleset bulkheadd programs now; offline with a\n"
-	    "                   rules directory and an inventory (status -o json)\n"
+	    "  plan [--rules DIR [--diff]] [--rules DIR --inventory FILE]\n"
+	    "                   the ruleset bulkheadd programs now; with --rules the\n"
+	    "                   one DIR would give (--diff: only what would change);\n"
+	    "                   offline with a rules directory and an inventory\n"
 	    "  check PATH...    validate policy files or directories offline\n"
 	    "  explain SRC DST [--port N] [--proto P] [--rules DIR --inventory FILE]\n"
 	    "                   why a flow is allowed or denied (explain --help);\n"
@@ -398,42 +401,92 @@ out:
 	return rc;
 }
 
+/* Prints the change from old to new and a one-line summary. */
+static void
+plan_print_diff(const char *old, const char *new)
+{
+	struct plandiff_stats	st;
+	struct strbuf		sb;
+
+	strbuf_init(&sb);
+	plandiff(old, new, &sb, &st);
+	if (sb.buf)
+		fputs(sb.buf, stdout);
+	strbuf_release(&sb);
+	if (st.blocks_added + st.blocks_removed + st.blocks_changed == 0)
+		printf("plan: no change\n");
+	else
+		printf("plan: +%zu -%zu lines; %zu sets/chains added, %zu "
+		    "removed, %zu changed\n", st.lines_added, st.lines_removed,
+		    st.blocks_added, st.blocks_removed, st.blocks_changed);
+}
+
 static int
 cmd_plan(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "inventory", required_argument, NULL, 'i' },
+		{ "diff", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*rules = NULL, *invfile = NULL;
-	json_t		*o;
-	int		 ch, rc = 0;
+	char		*abs = NULL;
+	json_t		*req, *o;
+	int		 ch, diff = 0, rc = 0;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:i:", longopts, NULL)) != -1) {
+	optind = 0;	/* 0: glibc starts afresh, also forgetting main's "+" */
+	while ((ch = getopt_long(argc, argv, "r:i:dh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': rules = optarg; break;
 		case 'i': invfile = optarg; break;
+		case 'd': diff = 1; break;
+		case 'h':
+			printf("usage: bulkhead plan [--rules DIR [--diff]]\n"
+			    "       bulkhead plan --rules DIR --inventory FILE\n"
+			    "The ruleset bulkheadd programs now; with --rules, the "
+			    "one DIR would give\nover the live containers (--diff: "
+			    "only what would change); with\n--inventory, offline.\n");
+			return 0;
 		default: return EXIT_USAGE;
 		}
 	}
-	if (rules || invfile) {
-		if (!rules || !invfile) {
-			fprintf(stderr, "bulkhead plan: offline needs both "
-			    "--rules DIR and --inventory FILE\n");
+	if (invfile) {
+		if (!rules || diff) {
+			fprintf(stderr, "bulkhead plan: offline needs --rules "
+			    "DIR and --inventory FILE (and no --diff)\n");
 			return EXIT_USAGE;
 		}
 		return plan_offline(rules, invfile);
 	}
-	o = cli_call(cli, "plan");
-
+	if (diff && !rules) {
+		fprintf(stderr, "bulkhead plan: --diff needs --rules DIR (the "
+		    "candidate rules)\n");
+		return EXIT_USAGE;
+	}
+	req = json_pack("{s:s}", "cmd", "plan");
+	/* The daemon has its own working directory: send an absolute path. */
+	if (rules && (abs = realpath(rules, NULL)) == NULL) {
+		fprintf(stderr, "bulkhead plan: %s: %s\n", rules,
+		    strerror(errno));
+		json_decref(req);
+		return EXIT_REFUSED;
+	}
+	if (abs)
+		json_object_set_new(req, "rules", json_string(abs));
+	free(abs);
+	o = cli_request(cli, req);
+	json_decref(req);
 	if (o == NULL)
 		return EXIT_NODAEMON;
 	if (cli_failed(o))
 		rc = EXIT_REFUSED;
 	else if (cli->json)
 		print_json(o);
+	else if (diff)
+		plan_print_diff(json_string_value(json_object_get(o, "current")),
+		    json_string_value(json_object_get(o, "ruleset")));
 	else
 		fputs(json_string_value(json_object_get(o, "ruleset")), stdout);
 	json_decref(o);

@@ -71,6 +71,16 @@ bad=$(grep -v '^#' <<<"$page" | grep -Ev '^bulkhead_[a-z_]+(\{([a-z_]+="([^"\\]|
 	fail "malformed lines: $(head -3 <<<"$bad")"
 cli=$("$B/bulkhead" -s "$SOCK" metrics)
 grep -qF "$deny" <<<"$cli" && pass "bulkhead metrics prints the same page" || fail "bulkhead metrics: $(head -3 <<<"$cli")"
+# plan --rules CANDIDATE --diff: what a reload would change, nothing applied.
+mkdir -p "$W/cand"; chmod 755 "$W/cand"
+sed "s/app == 'api'/app in {'api', 'web'}/" "$RULES/10-db.json" >"$W/cand/10-db.json"
+chmod 644 "$W/cand/10-db.json"
+WEB=$(ctr_ip mweb)
+d=$("$B/bulkhead" -s "$SOCK" plan --rules "$W/cand" --diff)
+grep -qx "+ $WEB" <<<"$d" && grep -q '^plan: +1 -0 lines' <<<"$d" &&
+	pass "plan --diff shows web's address joining db's peers" || fail "plan --diff: $d"
+[ -z "$(tcp_reply mweb "$DB" 5432)" ] && pass "plan applied nothing: web -> db still denied" ||
+	fail "plan changed the kernel"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/other")
 [ "$code" = 404 ] && pass "other paths: 404" || fail "other path: $code"
 finish
