@@ -36,6 +36,17 @@ void	metrics_counters_add(struct metrics_counter **v, size_t *n,
 	    const char *tag, uint64_t packets, uint64_t bytes);
 void	metrics_counters_free(struct metrics_counter *v, size_t n);
 
+/* A tag's parts: action "allow", "deny", "audit", "spoofed", ... */
+struct metrics_tag {
+	const char	*action;
+	const char	*direction;	/* "ingress" or "egress" */
+	char		 rule[16];	/* index, or "default" */
+	char		 policy[128];
+};
+
+/* Splits a tag; -1 when it is not one of ours. */
+int	metrics_tag_parse(const char *tag, struct metrics_tag *);
+
 struct metrics_input {
 	double			 uptime_s;
 	unsigned long		 generation;

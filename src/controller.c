@@ -541,6 +541,37 @@ controller_quarantine_json(const struct controller *ctl)
 	return a;
 }
 
+static void	controller_counter_cb(const char *, uint64_t, uint64_t,
+		    void *);
+
+/* Per policy rule: the kernel's packet and byte counters. */
+static json_t *
+controller_counters_json(const struct controller *ctl)
+{
+	struct metrics_input	 in;
+	struct metrics_tag	 t;
+	json_t			*a = json_array();
+	size_t			 i;
+
+	memset(&in, 0, sizeof(in));
+	nft_counters(ctl->nft, NFPROTO_BRIDGE, COMPILE_TABLE,
+	    controller_counter_cb, &in);
+	nft_counters(ctl->nft, NFPROTO_INET, COMPILE_TABLE,
+	    controller_counter_cb, &in);
+	for (i = 0; i < in.ncounters; i++) {
+		if (metrics_tag_parse(in.counters[i].tag, &t) == -1)
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, "
+		    "s:I}", "policy", t.policy, "direction", t.direction,
+		    "rule", t.rule, "action", t.action, "packets",
+		    (json_int_t)in.counters[i].packets, "bytes",
+		    (json_int_t)in.counters[i].bytes));
+	}
+	metrics_counters_free((struct metrics_counter *)in.counters,
+	    in.ncounters);
+	return a;
+}
+
 static json_t *
 controller_status(const struct controller *ctl)
 {
@@ -574,6 +605,7 @@ controller_status(const struct controller *ctl)
 	json_object_set_new(o, "containers", cts);
 	json_object_set_new(o, "quarantined",
 	    controller_quarantine_json(ctl));
+	json_object_set_new(o, "counters", controller_counters_json(ctl));
 	return o;
 }
 

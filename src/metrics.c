@@ -122,12 +122,8 @@ metrics_action(char c)
 	}
 }
 
-/*
- * The labels of a tag "bh|<a>|<I|E>|<rule|*>|<policy>"; 0 when the tag is
- * not one of ours.
- */
-static int
-metrics_tag_labels(struct strbuf *out, const char *tag)
+int
+metrics_tag_parse(const char *tag, struct metrics_tag *t)
 {
 	const char	*f[5], *p = tag;
 	size_t		 len[5], i;
@@ -135,25 +131,46 @@ metrics_tag_labels(struct strbuf *out, const char *tag)
 	for (i = 0; i < 5; i++) {
 		const char *bar = i < 4 ? strchr(p, '|') : NULL;
 
+		if (i < 4 && bar == NULL)
+			return -1;
 		f[i] = p;
 		len[i] = bar ? (size_t)(bar - p) : strlen(p);
-		if (i < 4 && bar == NULL)
-			return 0;
 		p = bar ? bar + 1 : p;
 	}
 	if (len[0] != 2 || strncmp(f[0], "bh", 2) != 0 || len[1] != 1 ||
-	    metrics_action(f[1][0]) == NULL || len[2] != 1)
+	    metrics_action(f[1][0]) == NULL || len[2] != 1 ||
+	    (f[2][0] != 'I' && f[2][0] != 'E') || len[3] == 0 ||
+	    len[3] >= sizeof(t->rule) || len[4] >= sizeof(t->policy))
+		return -1;
+	t->action = metrics_action(f[1][0]);
+	t->direction = f[2][0] == 'I' ? "ingress" : "egress";
+	if (len[3] == 1 && f[3][0] == '*')
+		strlcpy_bh(t->rule, "default", sizeof(t->rule));
+	else {
+		memcpy(t->rule, f[3], len[3]);
+		t->rule[len[3]] = '\0';
+	}
+	memcpy(t->policy, f[4], len[4]);
+	t->policy[len[4]] = '\0';
+	return 0;
+}
+
+/* The labels of a tag; 0 when the tag is not one of ours. */
+static int
+metrics_tag_labels(struct strbuf *out, const char *tag)
+{
+	struct metrics_tag	t;
+
+	if (metrics_tag_parse(tag, &t) == -1)
 		return 0;
 	strbuf_addstr(out, "{");
-	metrics_label(out, "policy", f[4], len[4]);
+	metrics_label(out, "policy", t.policy, sizeof(t.policy));
 	strbuf_addstr(out, ",");
-	metrics_label(out, "direction", f[2][0] == 'I' ? "ingress" : "egress",
-	    16);
+	metrics_label(out, "direction", t.direction, 16);
 	strbuf_addstr(out, ",");
-	metrics_label(out, "rule", len[3] == 1 && f[3][0] == '*' ? "default" :
-	    f[3], len[3] == 1 && f[3][0] == '*' ? 16 : len[3]);
+	metrics_label(out, "rule", t.rule, sizeof(t.rule));
 	strbuf_addstr(out, ",");
-	metrics_label(out, "action", metrics_action(f[1][0]), 16);
+	metrics_label(out, "action", t.action, 16);
 	strbuf_addstr(out, "}");
 	return 1;
 }

@@ -187,6 +187,7 @@ cmd_status(const struct cli *cli)
 {
 	json_t	*o = cli_call(cli, "status"), *c;
 	size_t	 i;
+	int	 counters_shown = 0;
 
 	if (o == NULL)
 		return EXIT_NODAEMON;
@@ -225,6 +226,23 @@ cmd_status(const struct cli *cli)
 	printf("containers:\n");
 	json_array_foreach(json_object_get(o, "containers"), i, c)
 		print_container(c);
+	json_array_foreach(json_object_get(o, "counters"), i, c) {
+		const char *act = json_string_value(json_object_get(c, "action"));
+		json_int_t pk = json_integer_value(json_object_get(c, "packets"));
+
+		/* Policy rules always; the guards only when they fired. */
+		if (pk == 0 && strcmp(act, "allow") && strcmp(act, "deny") &&
+		    strcmp(act, "audit"))
+			continue;
+		if (!counters_shown++)
+			printf("rule counters (since the rules were applied):\n");
+		printf("  %s %s rule %s %s: %lld packets, %lld bytes\n",
+		    json_string_value(json_object_get(c, "policy")),
+		    json_string_value(json_object_get(c, "direction")),
+		    json_string_value(json_object_get(c, "rule")), act,
+		    (long long)pk,
+		    (long long)json_integer_value(json_object_get(c, "bytes")));
+	}
 	json_array_foreach(json_object_get(o, "quarantined"), i, c) {
 		if (!i)
 			printf("quarantine:\n");

@@ -71,6 +71,11 @@ bad=$(grep -v '^#' <<<"$page" | grep -Ev '^bulkhead_[a-z_]+(\{([a-z_]+="([^"\\]|
 	fail "malformed lines: $(head -3 <<<"$bad")"
 cli=$("$B/bulkhead" -s "$SOCK" metrics)
 grep -qF "$deny" <<<"$cli" && pass "bulkhead metrics prints the same page" || fail "bulkhead metrics: $(head -3 <<<"$cli")"
+st=$("$B/bulkhead" -s "$SOCK" -o json status)
+[ "$(jq '[.counters[] | select(.policy == "db-ingress" and .rule == "0" and .action == "allow") | .packets] | add' <<<"$st")" -ge 3 ] &&
+	pass "status -o json: per-rule counters" || fail "status counters: $(jq -c .counters <<<"$st")"
+"$B/bulkhead" -s "$SOCK" status | grep -Eq '^  db-ingress ingress rule default deny: [1-9][0-9]* packets' &&
+	pass "status text: per-rule counters" || fail "status text lacks counters"
 # plan --rules CANDIDATE --diff: what a reload would change, nothing applied.
 mkdir -p "$W/cand"; chmod 755 "$W/cand"
 sed "s/app == 'api'/app in {'api', 'web'}/" "$RULES/10-db.json" >"$W/cand/10-db.json"
