@@ -22,4 +22,25 @@
 int	jsonloc_find(const char *text, size_t len, const char *path,
 	    int *line, int *column);
 
+/*
+ * Walking a top-level array element by element, so that locating paths
+ * inside element N costs the size of that element, not of the file.
+ */
+struct jsonloc_pos {
+	size_t	off;
+	int	line;		/* 1-based */
+	int	column;		/* 1-based, in characters */
+};
+
+/* Just after the '[' of a text that is an array; -1 when it is not. */
+int	jsonloc_array_start(const char *text, size_t len,
+	    struct jsonloc_pos *pos);
+/*
+ * The value after pos (after a ',' first when skip_comma): its start and
+ * the position just after it.  Returns 0 or -1.
+ */
+int	jsonloc_value_span(const char *text, size_t len,
+	    const struct jsonloc_pos *pos, int skip_comma,
+	    struct jsonloc_pos *start, struct jsonloc_pos *end);
+
 #endif

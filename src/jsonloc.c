@@ -511,3 +511,57 @@ jsonloc_find(const char *text, size_t len, const char *path, int *line,
 	*column = s.found.column;
 	return s.matched == s.nsegs ? 0 : 1;
 }
+
+/*
+ * Scans one value from pos (blanks first; with skip_comma, a ',' before
+ * it too): *start is where it begins, *end just after it.  Returns 0, or
+ * -1 when no valid value is there.
+ */
+int
+jsonloc_value_span(const char *text, size_t len, const struct jsonloc_pos *pos,
+    int skip_comma, struct jsonloc_pos *start, struct jsonloc_pos *end)
+{
+	struct jl_scan	s;
+
+	memset(&s, 0, sizeof(s));
+	s.text = text;
+	s.len = len;
+	s.cur.off = pos->off;
+	s.cur.line = pos->line;
+	s.cur.column = pos->column;
+	jsonloc_skip_ws(&s);
+	if (skip_comma) {
+		if (jsonloc_peek(&s) != ',')
+			return -1;
+		jsonloc_advance(&s);
+		jsonloc_skip_ws(&s);
+	}
+	start->off = s.cur.off;
+	start->line = s.cur.line;
+	start->column = s.cur.column;
+	if (jsonloc_value(&s, 0) == -1)
+		return -1;
+	end->off = s.cur.off;
+	end->line = s.cur.line;
+	end->column = s.cur.column;
+	return 0;
+}
+
+int
+jsonloc_array_start(const char *text, size_t len, struct jsonloc_pos *pos)
+{
+	struct jl_scan	s;
+
+	memset(&s, 0, sizeof(s));
+	s.text = text;
+	s.len = len;
+	s.cur.line = s.cur.column = 1;
+	jsonloc_skip_ws(&s);
+	if (jsonloc_peek(&s) != '[')
+		return -1;
+	jsonloc_advance(&s);
+	pos->off = s.cur.off;
+	pos->line = s.cur.line;
+	pos->column = s.cur.column;
+	return 0;
+}

@@ -47,6 +47,9 @@ struct loader {
 	struct strbuf		 path;	/* JSON path of the value at hand */
 	int			 proto_bad;	/* the rule's protocol was wrong:
 						 * checks against it stay quiet */
+	long			 elem;		/* top-level element cached, or -1 */
+	struct jsonloc_pos	 elem_start;
+	struct jsonloc_pos	 elem_end;
 };
 
 /* ---- names of enums ---- */
@@ -172,13 +175,76 @@ policy_set_namespace(const struct policy_set *ps, const char *name)
 
 /* ---- located errors ---- */
 
+/*
+ * Finds top-level array element n in ld->elem_start/elem_end, walking on
+ * from the element cached last: the loader asks in document order, so a
+ * whole file costs one pass.  Returns 0 or -1.
+ */
+static int
+policy_element(struct loader *ld, long n)
+{
+	struct jsonloc_pos	pos;
+	long			i;
+
+	if (ld->elem >= 0 && n >= ld->elem) {
+		i = ld->elem;
+	} else {
+		if (jsonloc_array_start(ld->text, ld->len, &pos) == -1 ||
+		    jsonloc_value_span(ld->text, ld->len, &pos, 0,
+		    &ld->elem_start, &ld->elem_end) == -1) {
+			ld->elem = -1;
+			return -1;
+		}
+		i = ld->elem = 0;
+	}
+	for (; i < n; i++) {
+		pos = ld->elem_end;
+		if (jsonloc_value_span(ld->text, ld->len, &pos, 1,
+		    &ld->elem_start, &ld->elem_end) == -1) {
+			ld->elem = -1;
+			return -1;
+		}
+		ld->elem = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * jsonloc_find over the element the path starts in, when the file is an
+ * array ("$[12].spec..."), else over the whole text.
+ */
+static int
+policy_find(struct loader *ld, int *line, int *column)
+{
+	const char	*p = ld->path.buf, *rest;
+	char		*sub, *end;
+	long		 n;
+	int		 rc;
+
+	if (strncmp(p, "$[", 2) != 0 || p[2] < '0' || p[2] > '9')
+		return jsonloc_find(ld->text, ld->len, p, line, column);
+	n = strtol(p + 2, &end, 10);
+	if (*end != ']' || policy_element(ld, n) == -1)
+		return jsonloc_find(ld->text, ld->len, p, line, column);
+	rest = end + 1;
+	sub = xasprintf("$%s", rest);
+	rc = jsonloc_find(ld->text + ld->elem_start.off,
+	    ld->elem_end.off - ld->elem_start.off, sub, line, column);
+	free(sub);
+	if (rc == -1)
+		return jsonloc_find(ld->text, ld->len, p, line, column);
+	if (*line == 1)
+		*column += ld->elem_start.column - 1;
+	*line += ld->elem_start.line - 1;
+	return rc;
+}
+
 /* Where the value at the current path is; columns + extra. */
 static void
-policy_locate(const struct loader *ld, int extra, struct srcloc *loc)
+policy_locate(struct loader *ld, int extra, struct srcloc *loc)
 {
 	loc->file = ld->file;
-	if (jsonloc_find(ld->text, ld->len, ld->path.buf, &loc->line,
-	    &loc->column) == -1) {
+	if (policy_find(ld, &loc->line, &loc->column) == -1) {
 		/* jansson accepted what jsonloc did not: still report. */
 		loc->line = 1;
 		loc->column = 1;
@@ -1232,6 +1298,7 @@ policy_load_buffer(struct policy_set *ps, const char *name, const char *text,
 	json_t		*root;
 
 	memset(&ld, 0, sizeof(ld));
+	ld.elem = -1;
 	ld.ps = ps;
 	ld.file = name;
 	ld.text = text;

@@ -19,6 +19,7 @@
 
 #include "errlist.h"
 #include "labels.h"
+#include "jsonloc.h"
 #include "policy.h"
 #include "selector.h"
 #include "util.h"
@@ -843,6 +844,45 @@ test_dir_missing(void **state)
 	errlist_release(&el);
 }
 
+/*
+ * Errors in a long array are located element by element (policy.c walks
+ * the array once); each must be where a scan of the whole file puts it.
+ */
+static void
+test_array_locations(void **state)
+{
+	const char *text =
+	    "  [{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\",\"metadata\":"
+	    "{\"name\":1}},\n"
+	    "   {\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\",\n"
+	    "    \"metadata\":{\"name\":\"b\"},\"spec\":{\"selector\":\"all()\","
+	    "\"order\":\"x\"}}, {\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"c\"},\"spec\":{\"selector\":\"all()\"}},\n"
+	    "\t{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\",\"metadata\":"
+	    "{\"name\":\"d\"},\"spec\":{\"selector\":\"all()\",\"ingress\":[{\"action\":"
+	    "\"allow\",\"protocol\":true}]}}]";
+	char	*errs = load(text, NULL), *line, *save = NULL;
+	int	 n = 0;
+
+	(void)state;
+	for (line = strtok_r(errs, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		int	 l, c, wl, wc;
+		char	 path[128];
+
+		if (sscanf(line, "t.json:%d:%d: %127[^:]:", &l, &c, path) != 3)
+			fail_msg("unexpected error line: %s", line);
+		assert_true(jsonloc_find(text, strlen(text), path, &wl, &wc) >= 0);
+		if (l != wl || c != wc)
+			fail_msg("%s: at %d:%d, a whole-file scan says %d:%d", path,
+			    l, c, wl, wc);
+		n++;
+	}
+	if (n != 4)
+		fail_msg("want 4 errors, got %d", n);
+	free(errs);
+}
+
 int
 main(void)
 {
@@ -855,6 +895,7 @@ main(void)
 		cmocka_unit_test(test_enum_strings),
 		cmocka_unit_test(test_malformed_json),
 		cmocka_unit_test(test_top_level),
+		cmocka_unit_test(test_array_locations),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_missing_fields),
