@@ -1497,48 +1497,64 @@ emit_jump(struct ir_table *t, const char *chain, const char *to)
 	rule_done(r, &txt);
 }
 
+/*
+ * Quarantine: a frame from or to a quarantined container's veth is logged
+ * (bh|Q) and dropped in the bridge family, ahead of the guard and of every
+ * policy, established connections included.  One lookup per hook: a hit
+ * goes to a chain that logs and drops.
+ */
+static void
+emit_quarantine_chain(struct compiler *c, struct ir_table *t, int dir)
+{
+	const char	*name = dir == POL_INGRESS ? "q_ingress" : "q_egress";
+	char		 prefix[IR_PREFIXMAX];
+	struct strbuf	 txt;
+	struct ir_rule	*r;
+
+	snprintf(prefix, sizeof(prefix), "bh|Q|%c|*|quarantine",
+	    dir == POL_INGRESS ? 'I' : 'E');
+	ir_chain_add(t, name);
+	r = rule_new(t, name, &txt);
+	e_limit_log(c, r, prefix);
+	strbuf_addf(&txt, "limit rate %u/second burst %u packets log group %u "
+	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
+	    c->opts->nflog_group, prefix);
+	rule_done(r, &txt);
+	r = rule_new(t, name, &txt);
+	e_counter(r);
+	r->comment = xstrdup(prefix);
+	e_verdict(r, NF_DROP, NULL);
+	strbuf_addstr(&txt, "counter drop");
+	rule_done(r, &txt);
+}
+
 /* The same by address in the inet family: holds before a veth is known. */
 static void
 emit_quarantine_inet(struct compiler *c)
 {
-	char		 set[16], prefix[IR_PREFIXMAX];
+	char		 set[16];
+	const char	*to;
 	struct strbuf	 t;
 	struct ir_rule	*r;
-	int		 fam, side, i;
+	int		 fam, side;
 
 	set_new(c->in, "quarantine4", IR_TYPE_IPV4, 4, 0);
 	set_new(c->in, "quarantine6", IR_TYPE_IPV6, 16, 0);
+	emit_quarantine_chain(c, c->in, POL_EGRESS);
+	emit_quarantine_chain(c, c->in, POL_INGRESS);
 	ir_chain_add(c->in, "quarantine");
-	for (side = SIDE_SRC; side <= SIDE_DST; side++) {
-		snprintf(prefix, sizeof(prefix), "bh|Q|%c|*|quarantine",
-		    side == SIDE_SRC ? 'E' : 'I');
-		for (fam = 4; fam <= 6; fam += 2) {
-			snprintf(set, sizeof(set), "quarantine%d", fam);
-			for (i = 0; i < 2; i++) {
-				r = rule_new(c->in, "quarantine", &t);
-				e_nfproto(r, &t, fam);
-				e_addr(r, fam, side);
-				e_lookup(r, set, REG0, 0);
-				strbuf_addf(&t, "%s @%s ", addr_text(fam, side),
-				    set);
-				if (i == 0) {
-					e_limit_log(c, r, prefix);
-					strbuf_addf(&t, "limit rate %u/second "
-					    "burst %u packets log group %u "
-					    "prefix \"%s\"", c->opts->log_rate,
-					    c->opts->log_burst,
-					    c->opts->nflog_group, prefix);
-				} else if (c->opts->fail_open) {
-					e_counter(r);
-					strbuf_addstr(&t, "counter");
-				} else {
-					e_counter(r);
-					r->comment = xstrdup(prefix);
-					e_verdict(r, NF_DROP, NULL);
-					strbuf_addstr(&t, "counter drop");
-				}
-				rule_done(r, &t);
-			}
+	for (fam = 4; fam <= 6; fam += 2) {
+		snprintf(set, sizeof(set), "quarantine%d", fam);
+		for (side = SIDE_SRC; side <= SIDE_DST; side++) {
+			to = side == SIDE_SRC ? "q_egress" : "q_ingress";
+			r = rule_new(c->in, "quarantine", &t);
+			e_nfproto(r, &t, fam);
+			e_addr(r, fam, side);
+			e_lookup(r, set, REG0, 0);
+			e_verdict(r, NFT_GOTO, to);
+			strbuf_addf(&t, "%s @%s goto %s", addr_text(fam, side),
+			    set, to);
+			rule_done(r, &t);
 		}
 	}
 }
@@ -1743,41 +1759,20 @@ emit_guard_ll6(struct compiler *c)
 	rule_done(r, &t);
 }
 
-/*
- * Quarantine: a frame from or to a quarantined container's veth is logged
- * (bh|Q) and dropped in the bridge family, ahead of the guard and of every
- * policy, established connections included.
- */
 static void
 emit_quarantine_port(struct compiler *c, const char *chain, uint32_t key,
     int dir)
 {
-	const char	*what = key == NFT_META_IIFNAME ? "iifname" : "oifname";
-	char		 prefix[IR_PREFIXMAX];
+	const char	*to = dir == POL_INGRESS ? "q_ingress" : "q_egress";
 	struct strbuf	 t;
-	struct ir_rule	*r;
-	int		 i;
+	struct ir_rule	*r = rule_new(c->br, chain, &t);
 
-	snprintf(prefix, sizeof(prefix), "bh|Q|%c|*|quarantine",
-	    dir == POL_INGRESS ? 'I' : 'E');
-	for (i = 0; i < 2; i++) {
-		r = rule_new(c->br, chain, &t);
-		e_meta(r, key, REG0);
-		e_lookup(r, "quarantine", REG0, 0);
-		strbuf_addf(&t, "%s @quarantine ", what);
-		if (i == 0) {
-			e_limit_log(c, r, prefix);
-			strbuf_addf(&t, "limit rate %u/second burst %u packets "
-			    "log group %u prefix \"%s\"", c->opts->log_rate,
-			    c->opts->log_burst, c->opts->nflog_group, prefix);
-		} else {
-			e_counter(r);
-			r->comment = xstrdup(prefix);
-			e_verdict(r, NF_DROP, NULL);
-			strbuf_addstr(&t, "counter drop");
-		}
-		rule_done(r, &t);
-	}
+	e_meta(r, key, REG0);
+	e_lookup(r, "quarantine", REG0, 0);
+	e_verdict(r, NFT_GOTO, to);
+	strbuf_addf(&t, "%s @quarantine goto %s",
+	    key == NFT_META_IIFNAME ? "iifname" : "oifname", to);
+	rule_done(r, &t);
 }
 
 static void
@@ -1803,6 +1798,8 @@ emit_bridge(struct compiler *c)
 	base_chain(br, "forward", NF_BR_FORWARD, COMPILE_PRIO_BRIDGE);
 	base_chain(br, "output", NF_BR_LOCAL_OUT, COMPILE_PRIO_BRIDGE);
 	ir_chain_add(br, "guard");
+	emit_quarantine_chain(c, br, POL_EGRESS);
+	emit_quarantine_chain(c, br, POL_INGRESS);
 	emit_quarantine_port(c, "forward", NFT_META_OIFNAME, POL_INGRESS);
 	emit_quarantine_port(c, "output", NFT_META_OIFNAME, POL_INGRESS);
 

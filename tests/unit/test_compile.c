@@ -462,9 +462,13 @@ test_quarantine(void **state)
 	inet_pton(AF_INET, "172.17.0.9", &a);
 	assert_memory_equal(s->elems[0].key, &a, 4);
 	t = chain_text(br, "prerouting");
-	assert_non_null(strstr(t, "iifname @quarantine counter drop"));
-	assert_true(strstr(t, "iifname @quarantine counter drop") <
+	assert_non_null(strstr(t, "iifname @quarantine goto q_egress"));
+	assert_true(strstr(t, "iifname @quarantine goto q_egress") <
 	    strstr(t, "iifname @ports goto guard"));
+	free(t);
+	t = chain_text(br, "q_egress");
+	assert_non_null(strstr(t, "bh|Q|E|*|quarantine"));
+	assert_non_null(strstr(t, "\ncounter drop\n"));
 	free(t);
 	t = chain_text(in, "forward");
 	assert_true(strncmp(t, "jump quarantine\n", 16) == 0);
@@ -497,8 +501,11 @@ test_fail_open(void **state)
 	assert_null(strstr(t, "drop"));
 	assert_non_null(strstr(t, "bh|L|E|*|unclassified-container"));
 	free(t);
-	/* Spoofed sources stay dropped in either mode. */
+	/* Spoofed sources and quarantine stay dropped in either mode. */
 	t = chain_text(table(rs, NFPROTO_INET), "identity");
+	assert_non_null(strstr(t, "counter drop"));
+	free(t);
+	t = chain_text(table(rs, NFPROTO_INET), "q_ingress");
 	assert_non_null(strstr(t, "counter drop"));
 	free(t);
 	ir_ruleset_free(rs);
