@@ -647,6 +647,19 @@ dataplane_configs(struct config *cf, int *ncf)
 		c->rs = linear_ruleset(c->n);
 		snprintf(c->name, sizeof(c->name), "linear-%zu", c->n);
 	}
+	/*
+	 * What any stateful firewall costs here (Docker's own NAT rules turn
+	 * conntrack on too): "ct state established accept" and one rule.
+	 * Shows how much of bulkhead's cost is conntrack's.
+	 */
+	{
+		struct config *c = &cf[(*ncf)++];
+
+		c->n = 2;
+		c->linear = 1;
+		c->rs = linear_ruleset(2);
+		snprintf(c->name, sizeof(c->name), "conntrack-only");
+	}
 }
 
 static const char *
@@ -693,6 +706,35 @@ config_find(struct config *cf, int ncf, size_t n, int linear)
 	return NULL;
 }
 
+/*
+ * bulkhead against a stateful firewall of one rule, round by round: the
+ * part of its cost that is not conntrack's.
+ */
+static void
+dataplane_vs_conntrack(struct config *cf, int ncf, struct config *big)
+{
+	struct config	*ct = NULL;
+	double		 q[NTESTS][MAXROUNDS];
+	int		 i, t, r;
+
+	for (i = 0; i < ncf; i++)
+		if (strcmp(cf[i].name, "conntrack-only") == 0)
+			ct = &cf[i];
+	if (ct == NULL)
+		return;
+	printf("%s ÷ conntrack-only, same rounds:", big->name);
+	for (t = 0; t < NTESTS; t++) {
+		struct spread s;
+
+		for (r = 0; r < o.rounds; r++)
+			q[t][r] = ct->v[t][r] > 0 ? big->v[t][r] / ct->v[t][r] : 0;
+		s = spread_of(q[t], o.rounds);
+		printf(" %s %.3f [%.2f–%.2f]", t == 0 ? "pps" : t == 1 ?
+		    "cps" : "tcp", s.med, s.min, s.max);
+	}
+	printf("\n");
+}
+
 static void
 dataplane_report(struct config *cf, int ncf)
 {
@@ -737,6 +779,7 @@ dataplane_report(struct config *cf, int ncf)
 			lin = config_find(cf, ncf, o.lin[j], 1);
 	if (big == NULL)
 		return;
+	dataplane_vs_conntrack(cf, ncf, big);
 	for (t = 0; t < NTESTS; t++) {
 		static const char *key[NTESTS] = { "pps_ratio", "cps_ratio",
 		    "tcp_ratio" };
@@ -784,7 +827,7 @@ dataplane_report(struct config *cf, int ncf)
 static void
 dataplane(void)
 {
-	struct config	*cf = xcalloc(MAXSIZES * 2 + 1, sizeof(*cf));
+	struct config	*cf = xcalloc(MAXSIZES * 2 + 2, sizeof(*cf));
 	int		 ncf, r, k, i, t;
 	double		 ta;
 
