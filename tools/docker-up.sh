@@ -10,8 +10,15 @@ if ! docker info >/dev/null 2>&1; then
 		:
 	else
 		echo "docker-up: starting dockerd (log: $LOG)"
-		# iptables-nft is what Debian 12 uses; make sure it is selected.
-		nohup dockerd >"$LOG" 2>&1 &
+		# dockerd outlives us: it must not inherit our other descriptors
+		# (a caller's lock file would stay locked as long as dockerd runs).
+		(
+			for fd in /proc/self/fd/*; do
+				fd=${fd##*/}
+				[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+			done
+			exec nohup dockerd >"$LOG" 2>&1
+		) &
 	fi
 	i=0
 	until docker info >/dev/null 2>&1; do
