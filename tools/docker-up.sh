@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # docker-up.sh: makes sure a Docker engine answers on the local socket,
 # starting Debian's dockerd when none runs (CI machines have no init that
 # starts it), and that the busybox test image exists.
