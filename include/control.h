@@ -2,8 +2,10 @@
  * control.h: the control socket between bulkheadd and its clients (the
  * bulkhead CLI, bulkhead-capture).  One request per connection: the client
  * writes one JSON object and a newline, the daemon answers with one JSON
- * object and closes.  control_proto.c holds the framing both sides share
- * (no JSON library there); control.c is the daemon's listener.
+ * object and closes.  control_proto.c holds what both sides share: the
+ * client's call (plain socket I/O) and the daemon's framing and parsing of
+ * a request (untrusted input: fuzzed by tests/fuzz/fuzz_control.c);
+ * control.c is the daemon's listener.
  *
  * Requests: {"cmd":"status"}, {"cmd":"reload"}, {"cmd":"plan"},
  *           {"cmd":"containers"},
@@ -19,6 +21,9 @@
 #define CONTROL_DEFAULT_PATH	"/run/bulkhead/control.sock"
 #define CONTROL_MAX_REQUEST	(64 * 1024)
 #define CONTROL_MAX_ANSWER	(64 * 1024 * 1024)
+#define CONTROL_MAX_CMD		32	/* a command name, NUL included */
+
+struct json_t;
 
 /* ---- control_proto.c ---- */
 
@@ -29,6 +34,29 @@
  */
 int	control_call(const char *path, const char *request, char **answer,
 	    int timeout_ms, char *err, size_t errlen);
+
+/*
+ * The daemon's framing: how many bytes of buf (len bytes read so far) make
+ * the request, newline included.  0: read more; -1: no newline within
+ * CONTROL_MAX_REQUEST bytes.
+ */
+long	control_request_frame(const char *buf, size_t len);
+
+/* A parsed request: its command, and the whole object for its arguments. */
+struct control_request {
+	char		 cmd[CONTROL_MAX_CMD];
+	struct json_t	*obj;		/* owned; NULL when the parse failed */
+};
+
+/*
+ * Parses one request of len bytes (at most one trailing newline, no NUL
+ * needed): a JSON object whose "cmd" is a name of lower-case letters,
+ * digits and '-'.  Returns 0, or -1 with a located message in err.
+ * Release req either way.
+ */
+int	control_request_parse(const char *buf, size_t len,
+	    struct control_request *req, char *err, size_t errlen);
+void	control_request_release(struct control_request *);
 
 /* ---- control.c (daemon side) ---- */
 

@@ -21,6 +21,13 @@ char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t	 strlcpy_bh(char *dst, const char *src, size_t size);
 
+/*
+ * Replaces each byte of s that is not part of valid UTF-8 with '?', so
+ * that a message built from untrusted text (a cut-off parser excerpt, a
+ * file name) can go into a JSON string.
+ */
+void	 utf8_scrub(char *s);
+
 /* A growable, always NUL-terminated buffer. */
 struct strbuf {
 	char	*buf;

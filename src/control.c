@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "log.h"
 #include "util.h"
+
+#define CONTROL_READ_MS	2000	/* for a whole request */
 
 struct control {
 	int	 fd;
@@ -100,29 +103,54 @@ control_fd(const struct control *c)
 	return c->fd;
 }
 
-/* Reads one request line; a slow client cannot hold the daemon for long. */
+static long
+control_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000L +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/*
+ * Reads one request (see control_request_frame).  The whole request must
+ * arrive within CONTROL_READ_MS (each read waits no longer either), so a
+ * slow or silent client holds the main loop for about that long at most.
+ */
 static char *
 control_read_request(int fd)
 {
-	struct strbuf	sb;
-	char		buf[4096];
+	struct strbuf	 sb;
+	struct timespec	 t0;
+	char		 buf[4096];
+	long		 n;
 
 	strbuf_init(&sb);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		ssize_t	n = read(fd, buf, sizeof(buf));
+		ssize_t	r;
 
-		if (n == -1 && errno == EINTR)
+		if ((n = control_request_frame(sb.buf, sb.len)) != 0)
+			break;
+		if (control_elapsed_ms(&t0) > CONTROL_READ_MS) {
+			n = -1;
+			break;
+		}
+		if ((r = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (r <= 0) {
+			n = sb.len ? (long)sb.len : -1;	/* EOF ends a request */
 			break;
-		strbuf_add(&sb, buf, (size_t)n);
-		if (memchr(buf, '\n', (size_t)n) || sb.len > CONTROL_MAX_REQUEST)
-			break;
+		}
+		strbuf_add(&sb, buf, (size_t)r);
 	}
-	if (sb.len == 0 || sb.len > CONTROL_MAX_REQUEST) {
+	/* A NUL would cut the request short of what the client sent. */
+	if (n <= 0 || memchr(sb.buf, '\0', (size_t)n)) {
 		strbuf_release(&sb);
 		return NULL;
 	}
+	sb.buf[n] = '\0';
 	return strbuf_detach(&sb);
 }
 
@@ -149,7 +177,8 @@ control_write_answer(int fd, const char *ans)
 void
 control_serve(struct control *c, control_handler handler, void *arg)
 {
-	struct timeval	 tv = { .tv_sec = 2 };
+	struct timeval	 tv = { .tv_sec = CONTROL_READ_MS / 1000,
+				.tv_usec = CONTROL_READ_MS % 1000 * 1000 };
 	char		*req, *ans;
 	int		 fd;
 

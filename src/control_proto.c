@@ -1,13 +1,17 @@
 /*
- * control_proto.c: the client side of the control socket, shared by the
- * bulkhead CLI and bulkhead-capture.  Plain socket I/O so that the tools
- * need no JSON library to talk to the daemon.
+ * control_proto.c: the protocol of the control socket.  The client's call
+ * is plain socket I/O (the request is a JSON text the caller wrote); the
+ * daemon's side is the framing and parsing of a request, which is
+ * untrusted input and holds no daemon state, so that it can be unit-tested
+ * and fuzzed alone.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +115,76 @@ err:
 	close(fd);
 	strbuf_release(&sb);
 	return -1;
+}
+
+/* ---- the daemon's side: framing and parsing a request ---- */
+
+long
+control_request_frame(const char *buf, size_t len)
+{
+	size_t		 scan = len < CONTROL_MAX_REQUEST ? len : CONTROL_MAX_REQUEST;
+	const char	*nl = scan ? memchr(buf, '\n', scan) : NULL;
+
+	if (nl)
+		return (long)(nl - buf) + 1;
+	return len >= CONTROL_MAX_REQUEST ? -1 : 0;
+}
+
+static int
+control_request_cmd_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len >= CONTROL_MAX_CMD)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+int
+control_request_parse(const char *buf, size_t len,
+    struct control_request *req, char *err, size_t errlen)
+{
+	json_error_t	 jerr;
+	json_t		*cmd;
+
+	memset(req, 0, sizeof(*req));
+	if (len > CONTROL_MAX_REQUEST) {
+		snprintf(err, errlen, "bad request: larger than %d bytes",
+		    CONTROL_MAX_REQUEST);
+		return -1;
+	}
+	if ((req->obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		snprintf(err, errlen, "bad request: %d:%d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		/* jansson's excerpt of the input may end inside a character. */
+		utf8_scrub(err);
+		return -1;
+	}
+	cmd = json_object_get(req->obj, "cmd");
+	if (!json_is_object(req->obj) || !json_is_string(cmd)) {
+		snprintf(err, errlen, "bad request: expected {\"cmd\": ...}");
+		goto err;
+	}
+	if (!control_request_cmd_ok(json_string_value(cmd),
+	    json_string_length(cmd))) {
+		snprintf(err, errlen, "bad request: $.cmd: not a command name");
+		goto err;
+	}
+	strlcpy_bh(req->cmd, json_string_value(cmd), sizeof(req->cmd));
+	return 0;
+err:
+	control_request_release(req);
+	return -1;
+}
+
+void
+control_request_release(struct control_request *req)
+{
+	json_decref(req->obj);
+	req->obj = NULL;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control.h"
 #include "controller.h"
 #include "docker.h"
 #include "errlist.h"
@@ -665,13 +666,17 @@ controller_plan(const struct controller *ctl, json_t *req)
 	return o;
 }
 
+/* msg may quote untrusted bytes (a file name, a request): sent as UTF-8. */
 static json_t *
 controller_error(const char *msg)
 {
 	json_t	*o = json_object();
+	char	*m = xstrdup(msg);
 
+	utf8_scrub(m);
 	json_object_set_new(o, "ok", json_false());
-	json_object_set_new(o, "error", json_string(msg));
+	json_object_set_new(o, "error", json_string(m));
+	free(m);
 	return o;
 }
 
@@ -846,20 +851,18 @@ char *
 controller_handle(const char *request, void *arg)
 {
 	struct controller	*ctl = arg;
-	json_error_t		 jerr;
-	json_t			*req, *ans;
-	const char		*cmd;
-	char			*out;
+	struct control_request	 req;
+	json_t			*ans;
+	char			*out, err[256];
 
-	req = json_loads(request, JSON_REJECT_DUPLICATES, &jerr);
-	if (req == NULL || !json_is_string(json_object_get(req, "cmd"))) {
-		ans = controller_error("bad request: expected {\"cmd\": ...}");
+	if (control_request_parse(request, strlen(request), &req, err,
+	    sizeof(err)) == -1) {
+		ans = controller_error(err);
 	} else {
-		cmd = json_string_value(json_object_get(req, "cmd"));
-		log_debug("control request %s", cmd);
-		ans = controller_dispatch(ctl, cmd, req);
+		log_debug("control request %s", req.cmd);
+		ans = controller_dispatch(ctl, req.cmd, req.obj);
 	}
-	json_decref(req);
+	control_request_release(&req);
 	out = json_dumps(ans, JSON_COMPACT);
 	json_decref(ans);
 	if (out == NULL)

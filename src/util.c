@@ -177,3 +177,43 @@ strbuf_detach(struct strbuf *sb)
 	strbuf_init(sb);
 	return p;
 }
+
+/* Length of the valid UTF-8 sequence at s (as jansson judges it), or 0. */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+	unsigned int	c = s[0], cp, n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)	/* the NUL too */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void
+utf8_scrub(char *s)
+{
+	while (*s) {
+		size_t	n = utf8_seq_len((const unsigned char *)s);
+
+		if (n == 0)
+			*s++ = '?';
+		else
+			s += n;
+	}
+}
