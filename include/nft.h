@@ -1,10 +1,12 @@
 /*
  * nft.h: the nftables layer (nft.c, the only user of libnftnl and libmnl).
  * Turns an ir_ruleset into one netlink batch: every table of the ruleset
- * is replaced atomically (add, delete, add again, then its sets, elements,
+ * is replaced atomically (destroyed and added, then its sets, elements,
  * chains and rules), so the kernel holds either the old or the new ruleset,
  * never a mix, never none.  Every message is acked and a kernel error is
- * mapped back to the object that caused it.
+ * mapped back to the object that caused it.  The tables belong to the
+ * struct nft's socket and outlive it (Linux 6.9 owner + persist flags):
+ * while it is open, no other process can delete them or flush them away.
  */
 #ifndef BULKHEAD_NFT_H
 #define BULKHEAD_NFT_H
@@ -34,7 +36,8 @@ int	nft_check(struct nft *, const struct ir_ruleset *rs, char *err,
 
 /*
  * Deletes the named table of the family if present, in one transaction.
- * Returns 0 (also when absent) or -1 with err written.
+ * Returns 0 (also when absent) or -1 with err written (EPERM when another
+ * process's socket owns it: a running bulkheadd).
  */
 int	nft_delete_table(struct nft *, uint32_t family, const char *name,
 	    char *err, size_t errlen);

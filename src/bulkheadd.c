@@ -9,6 +9,7 @@
  */
 #include <sys/signalfd.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -155,7 +156,9 @@ flush_tables(void)
 	    sizeof(err)) == -1 ||
 	    nft_delete_table(nft, NFPROTO_BRIDGE, COMPILE_TABLE, err,
 	    sizeof(err)) == -1) {
-		log_warnx("flush: %s", err);
+		log_warnx("flush: %s%s", err, strstr(err, strerror(EPERM)) ?
+		    " (a running bulkheadd owns the tables: stop it first)" :
+		    "");
 		rc = 1;
 	} else
 		log_info("bulkhead tables removed");

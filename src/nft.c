@@ -1,9 +1,12 @@
 /*
  * nft.c: the nftables layer, the only user of libnftnl and libmnl (see
  * nft.h).  An ir_ruleset becomes one batch of netlink messages in one
- * growable buffer: every table is added, deleted and added again (so it is
- * replaced whether it existed or not), then its chains, sets, elements and
- * rules follow.  Chains come before sets because a verdict map's elements
+ * growable buffer: every table is destroyed (deleted if it exists) and
+ * added again, then its chains, sets, elements and rules follow.  Our
+ * tables are owned by our netlink socket and persistent (Linux 6.9): no
+ * other process can delete them, `nft flush ruleset` passes them by, and
+ * they stay when we exit (the next bulkheadd adopts them).  On a kernel
+ * without that, tables are added, deleted and added again, unowned.  Chains come before sets because a verdict map's elements
  * name the chains they jump to, and the kernel resolves those names when
  * the element is added.  The whole batch leaves in one sendmsg(); every
  * message asks for an ack, and a message's sequence number indexes the
@@ -35,6 +38,14 @@
 #include "nft.h"
 #include "util.h"
 
+#ifndef NFT_TABLE_F_PERSIST
+#define NFT_TABLE_F_PERSIST	0x4	/* Linux 6.9 */
+#endif
+#ifndef NFT_MSG_DESTROYTABLE
+#define NFT_MSG_DESTROYTABLE	26	/* Linux 6.3: delete if present */
+#endif
+#define NFT_OWNED		(NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST)
+
 /* Element bytes per message: below the u16 limit of a netlink nest. */
 #define NFT_ELEMS_PAYLOAD	60000
 /* Receive buffer bytes reserved per expected ack (skb overhead included). */
@@ -46,6 +57,7 @@ struct nft {
 	uint32_t		 seq;
 	int			 sndbuf;	/* what we last asked for */
 	int			 rcvbuf;
+	uint32_t		 table_flags;	/* NFT_OWNED, or 0 if the kernel refused */
 };
 
 enum cmd_kind {
@@ -75,6 +87,9 @@ struct batch {
 	struct cmd	*cmds;
 	size_t		 ncmds, cmdcap;
 	uint32_t	 set_id0;	/* NFTNL_SET_ID of table 0's set 0 */
+	uint32_t	 table_flags;	/* of the tables it adds */
+	int		 error;		/* errno of the first command refused */
+	enum cmd_kind	 error_kind;	/* and what that command was */
 };
 
 /* ---- the batch buffer ---- */
@@ -180,6 +195,8 @@ add_table_msg(struct batch *b, const struct ir_table *t, uint16_t type)
 		fatal("%s", __func__);
 	nftnl_table_set_str(nt, NFTNL_TABLE_NAME, t->name);
 	nftnl_table_set_u32(nt, NFTNL_TABLE_FAMILY, t->family);
+	if (type == NFT_MSG_NEWTABLE && b->table_flags)
+		nftnl_table_set_u32(nt, NFTNL_TABLE_FLAGS, b->table_flags);
 	nlh = batch_msg(b, 512, type, t->family,
 	    type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, &c);
 	nftnl_table_nlmsg_build_payload(nlh, nt);
@@ -713,8 +730,12 @@ add_table(struct batch *b, const struct ir_table *t, uint32_t set_id0)
 	size_t	i;
 
 	b->set_id0 = set_id0;
-	add_table_msg(b, t, NFT_MSG_NEWTABLE);
-	add_table_msg(b, t, NFT_MSG_DELTABLE);
+	if (b->table_flags)
+		add_table_msg(b, t, NFT_MSG_DESTROYTABLE);
+	else {
+		add_table_msg(b, t, NFT_MSG_NEWTABLE);
+		add_table_msg(b, t, NFT_MSG_DELTABLE);
+	}
 	add_table_msg(b, t, NFT_MSG_NEWTABLE);
 	for (i = 0; i < t->nchains; i++)
 		add_chain(b, t, i);
@@ -928,6 +949,8 @@ batch_send(struct nft *n, struct batch *b, char *errbuf, size_t errlen)
 			    a.nerrors - 1);
 		strlcpy_bh(errbuf, sb.buf, errlen);
 		strbuf_release(&sb);
+		b->error = a.error;
+		b->error_kind = b->cmds[a.first].kind;
 		return -1;
 	}
 	if (a.lost || a.nacks != expected) {
@@ -937,6 +960,24 @@ batch_send(struct nft *n, struct batch *b, char *errbuf, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A kernel older than 6.9 refuses owned, persistent tables (or the
+ * destroy message): from now on, use unowned tables.  Returns 1 to retry.
+ */
+static int
+run_unowned(struct nft *n, const struct batch *b)
+{
+	if (n->table_flags == 0 ||
+	    (b->error_kind != CMD_ADD_TABLE && b->error_kind != CMD_DEL_TABLE) ||
+	    (b->error != EOPNOTSUPP && b->error != EINVAL))
+		return 0;
+	log_warnx("%s: the kernel has no owned, persistent tables (%s): "
+	    "another tool can delete ours, drift repair restores them",
+	    __func__, strerror(b->error));
+	n->table_flags = 0;
+	return 1;
 }
 
 static int
@@ -949,9 +990,12 @@ run_ruleset(struct nft *n, const struct ir_ruleset *rs, int commit,
 	if (rs->ntables == 0)
 		return 0;
 	batch_init(&b, n->seq);
+	b.table_flags = n->table_flags;
 	batch_build(&b, rs, commit);
 	ret = batch_send(n, &b, err, errlen);
 	batch_release(&b);
+	if (ret == -1 && run_unowned(n, &b))
+		return run_ruleset(n, rs, commit, err, errlen);
 	return ret;
 }
 
@@ -977,6 +1021,7 @@ nft_new(void)
 	mnl_socket_setsockopt(n->nl, NETLINK_EXT_ACK, &on, sizeof(on));
 	n->portid = mnl_socket_get_portid(n->nl);
 	n->seq = (uint32_t)time(NULL);
+	n->table_flags = NFT_OWNED;
 	return n;
 
 err_bind:
