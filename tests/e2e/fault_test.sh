@@ -17,7 +17,10 @@
 #      change and applies;
 #   d. FAULT_CONTAINERS (default 50) containers started and removed
 #      concurrently while the policies are reloaded in a loop: afterwards
-#      the daemon is in sync and the kernel holds nothing of them.
+#      the daemon is in sync and the kernel holds nothing of them;
+#   e. the daemon stopped (SIGSTOP) while 1000 veth pairs come and go and a
+#      container starts: its link monitor overflows (ENOBUFS); resumed, it
+#      classifies the container.
 # Run as root holding the lock: flock /tmp/bulkhead-e2e.lock bash tests/e2e/fault_test.sh
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -43,6 +46,7 @@ teardown() {
 	if [ -n "$IPT_SAVED" ] && ! iptables -S DOCKER >/dev/null 2>&1; then
 		iptables-restore <"$W/iptables.save"
 	fi
+	[ -e "$W/veths.del" ] && ip -force -batch "$W/veths.del" >/dev/null 2>&1
 	cleanup_containers
 	for p in $PROBES; do wait "$p" 2>/dev/null; done
 	rm -rf "$W"
@@ -197,26 +201,33 @@ fi
 rm -f "$RULES"/50-big-*.json
 "$B/bulkhead" -s "$SOCK" reload >/dev/null 2>&1 || fail "b: small reload refused"
 phase_start
-for delay in 0 0.02 0.05 0.1 0.2; do
-	# Alternate between the small and the large rules.
-	if [ -e "$RULES/50-big-000.json" ]; then rm -f "$RULES"/50-big-*.json; want=small; else big; want=big; fi
+during=0
+for delay in 0 0.01 0.02 0.04 0.06 0.08; do
+	# From the small rules in force to the large ones on disk.
+	big; want=big
+	l0=$(wc -l <"$W/bulkheadd.log")
 	kill -HUP "$DPID"
 	sleep "$delay"
 	kill -KILL "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+	# Where the kill landed, from what the killed daemon had logged.
+	seen=$(tail -n +$((l0 + 1)) "$W/bulkheadd.log")
+	if grep -q "reloaded" <<<"$seen"; then when="after the reload"
+	elif grep -q "SIGHUP: reloading" <<<"$seen"; then when="during the reload"; during=$((during + 1))
+	else when="before the daemon read the signal"; fi
 	repaired || fail "b: tables gone after SIGKILL ${delay}s into the reload"
 	start_daemon
 	if wait_for 20 in_sync 3; then
-		if [ $want = big ]; then
-			nft list table inet bulkhead | grep -q 20299
-		else
-			! nft list table inet bulkhead | grep -q 20299
-		fi && pass "b: killed ${delay}s into a reload to the $want rules; restarted, in sync, kernel holds the $want rules" ||
-			fail "b: killed ${delay}s into a reload to the $want rules; restarted but the kernel does not hold them"
+		nft list table inet bulkhead | grep -q 20299 && pass "b: killed ${delay}s after SIGHUP ($when) to the $want rules; restarted, in sync, kernel holds the $want rules" ||
+			fail "b: killed ${delay}s after SIGHUP ($when) to the $want rules; restarted but the kernel does not hold them"
 	else
 		fail "b: killed ${delay}s into a reload; restart did not reach sync: $(tail -3 "$W/bulkheadd.log")"
 	fi
+	rm -f "$RULES"/50-big-*.json
+	"$B/bulkhead" -s "$SOCK" reload >/dev/null 2>&1 || fail "b: reload back to the small rules refused"
 done
-phase_end "b SIGKILL during reloads (5 kills)"
+[ "$during" -gt 0 ] && pass "b: $during of 6 kills landed during a reload" ||
+	fail "b: no kill landed during a reload: the case tested nothing"
+phase_end "b SIGKILL during reloads (6 kills)"
 rm -f "$RULES"/50-big-*.json
 "$B/bulkhead" -s "$SOCK" reload >/dev/null 2>&1 || fail "b: reload back to the small rules refused"
 
@@ -319,6 +330,33 @@ known=$(jq '[.containers[] | select(.labels.app == "load")] | length' "$W/status
 	pass "d: no chain or element of the $(wc -l <"$W/load.ids") removed containers left in the kernel (the daemon had known $known)" ||
 	fail "d: $left chains or elements of removed containers left in the kernel"
 phase_end "d $NLOAD containers churned during reloads"
+
+# ---- e. link notifications lost (ENOBUFS) ----
+# The daemon is stopped (SIGSTOP) while 1000 veth pairs appear and a db
+# container starts: its netlink monitor's buffer overflows.  Resumed, it
+# must say so, classify the new container and enforce its policy.
+NVETH=1000
+for i in $(seq 1 $NVETH); do echo "link add bhf$i type veth peer name bhfp$i"; done >"$W/veths.add"
+for i in $(seq 1 $NVETH); do echo "link del bhf$i"; done >"$W/veths.del"
+phase_start
+l0=$(wc -l <"$W/bulkheadd.log")
+kill -STOP "$DPID"
+t=$(now_ms)
+ip -force -batch "$W/veths.add" 2>/dev/null
+run_ctr db3 app=db nc -ll -p 5432 -e echo db3-ok
+ip -force -batch "$W/veths.del" 2>/dev/null
+echo "# e: $NVETH veth pairs added and deleted, db3 started, in $(( $(now_ms) - t )) ms with the daemon stopped"
+kill -CONT "$DPID"
+if wait_for 20 in_sync 4; then pass "e: after the overflow the daemon classified db3 and is in sync"
+else fail "e: daemon not in sync after the overflow: $(tail -3 "$W/bulkheadd.log")"; fi
+tail -n +$((l0 + 1)) "$W/bulkheadd.log" | grep -q "notifications lost (ENOBUFS)" &&
+	pass "e: the daemon noticed the lost link notifications (ENOBUFS)" ||
+	fail "e: no ENOBUFS: $NVETH veth pairs did not overflow the monitor socket; the case tested nothing"
+DB3=$(ctr_ip db3)
+[ "$(tcp_reply api "$DB3" 5432)" = db3-ok ] && pass "e: api -> db3:5432 allowed" || fail "e: api -> db3:5432 blocked"
+[ -z "$(tcp_reply web "$DB3" 5432)" ] && pass "e: web -> db3:5432 denied" || fail "e: web -> db3:5432 passed"
+kill -0 "$DPID" && pass "e: daemon alive" || fail "e: daemon died"
+phase_end "e ENOBUFS on the link monitor"
 
 docker exec web touch /tmp/stop; docker exec api touch /tmp/stop
 echo "# probers: web -> db $(grep -c . "$W/probe-deny") attempts, api -> db $(grep -c . "$W/probe-allow") attempts"
