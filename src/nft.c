@@ -6,9 +6,10 @@
  * tables are owned by our netlink socket and persistent (Linux 6.9): no
  * other process can delete them, `nft flush ruleset` passes them by, and
  * they stay when we exit (the next bulkheadd adopts them).  On a kernel
- * without that, tables are added, deleted and added again, unowned.  Chains come before sets because a verdict map's elements
- * name the chains they jump to, and the kernel resolves those names when
- * the element is added.  The whole batch leaves in one sendmsg(); every
+ * without that, tables are added, deleted and added again, unowned.
+ * Chains come before sets because a verdict map's elements name the
+ * chains they jump to, and the kernel resolves those names when the
+ * element is added.  The whole batch leaves in one sendmsg(); every
  * message asks for an ack, and a message's sequence number indexes the
  * table of commands that says which object it carried.
  */
