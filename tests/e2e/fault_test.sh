@@ -62,7 +62,7 @@ in_sync() { # in_sync N: N test containers on a veth, kernel in sync
 generation() { status | jq .generation; }
 start_daemon() {
 	"$BULKHEADD" --rules "$RULES" --control-socket "$SOCK" --foreground \
-		--nflog-group $GROUP -v >>"$W/bulkheadd.log" 2>&1 &
+		--state-dir "$W/state" --nflog-group $GROUP -v >>"$W/bulkheadd.log" 2>&1 &
 	DPID=$!
 }
 policy() { # policy FILE NAME SELECTOR INGRESS-RULES-JSON
