@@ -135,6 +135,8 @@ pd_find(struct pd_set *sorted, const char *name)
 	struct pd_block	 key;
 
 	key.name = (char *)name;
+	if (sorted->n == 0)
+		return NULL;	/* v may be NULL: not for bsearch */
 	return bsearch(&key, sorted->v, sorted->n, sizeof(*sorted->v),
 	    pd_block_cmp);
 }
@@ -163,10 +165,14 @@ pd_block_diff(struct strbuf *out, struct pd_block *a, struct pd_block *b,
 	size_t	  i = 0, j = 0, start = out->len;
 	int	  c, changed = 0;
 
-	memcpy(x, a->lines, a->n * sizeof(*x));
-	memcpy(y, b->lines, b->n * sizeof(*y));
-	qsort(x, a->n, sizeof(*x), pd_strcmp);
-	qsort(y, b->n, sizeof(*y), pd_strcmp);
+	if (a->n) {
+		memcpy(x, a->lines, a->n * sizeof(*x));
+		qsort(x, a->n, sizeof(*x), pd_strcmp);
+	}
+	if (b->n) {
+		memcpy(y, b->lines, b->n * sizeof(*y));
+		qsort(y, b->n, sizeof(*y), pd_strcmp);
+	}
 	strbuf_addf(out, "@ %s\n", b->name);
 	while (i < a->n || j < b->n) {
 		c = i == a->n ? 1 : j == b->n ? -1 : strcmp(x[i], y[j]);
@@ -204,7 +210,8 @@ plandiff(const char *old, const char *new, struct strbuf *out,
 	memset(st, 0, sizeof(*st));
 	pd_parse(old ? old : "", &a);
 	pd_parse(new ? new : "", &b);
-	qsort(a.v, a.n, sizeof(*a.v), pd_block_cmp);
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), pd_block_cmp);
 	/* In the new ruleset's order: what is added or changed... */
 	for (i = 0; i < b.n; i++) {
 		if ((m = pd_find(&a, b.v[i].name)) == NULL) {
