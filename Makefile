@@ -19,8 +19,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Pure modules: libc and jansson only; unit-tested without root.
 COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
 LANG	 = src/selector.c src/jsonloc.c src/policy.c src/evaluate.c
-PURE	 = $(LANG) src/explain.c src/inventory.c src/docker_parse.c src/ir.c src/compile.c \
-	   src/snapshot.c src/control_proto.c src/quarantine.c src/metrics.c src/plandiff.c
+PURE	 = $(LANG) src/explain.c src/inventory.c src/docker_parse.c src/ir.c src/ir_diff.c \
+	   src/compile.c src/snapshot.c src/control_proto.c src/quarantine.c src/metrics.c \
+	   src/plandiff.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/metrics_http.c src/bulkheadd.c

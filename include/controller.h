@@ -2,8 +2,11 @@
  * controller.h: the heart of bulkheadd.  Keeps the inventory in step with
  * Docker (list, inspect, events) and the link layer (veths), keeps the last
  * good policy set, and converges the kernel: every change marks the state
- * dirty, and the main loop compiles and applies the whole desired state in
- * one nftables transaction once the events at hand are absorbed.
+ * dirty, and the main loop compiles the whole desired state once the
+ * events at hand are absorbed, and applies what differs from the ruleset
+ * last applied (ir_diff.h) in one nftables transaction.  The tables are
+ * replaced whole at startup, after drift, after a failed apply, and when
+ * the difference cannot be applied in place.
  */
 #ifndef BULKHEAD_CONTROLLER_H
 #define BULKHEAD_CONTROLLER_H
@@ -18,6 +21,7 @@
 #include "quarantine.h"
 
 struct docker;
+struct ir_ruleset;
 struct docker_event;
 struct link;
 struct nft;
@@ -38,6 +42,8 @@ struct controller {
 	struct compile_opts	 copts;
 	struct netcache		*nets;		/* network id -> bridge */
 	size_t			 nnets;
+	struct ir_ruleset	*applied;	/* what the kernel holds (owned), or NULL */
+	int			 full_needed;	/* next apply replaces the tables whole */
 
 	int			 dirty;		/* kernel lags the desired state */
 	int			 apply_failed;	/* last apply failed: wait for next_retry */

@@ -30,6 +30,19 @@ void		 nft_free(struct nft *);
 int	nft_apply(struct nft *, const struct ir_ruleset *rs, char *err,
 	    size_t errlen);
 
+/*
+ * Applies a delta (ir_diff.h) between the ruleset the kernel holds and the
+ * next one, in one transaction carrying only what changed: new chains and
+ * sets, element deletes and adds, changed chains flushed and refilled,
+ * then the chains and sets that went.  Nothing is sent when the delta is
+ * empty.  Returns 0, or -1 with err written as for nft_apply (also when
+ * the delta says full, without sending); the kernel then keeps what it
+ * had.  The delta's two rulesets must be alive.
+ */
+struct ir_delta;
+int	nft_apply_delta(struct nft *, const struct ir_delta *, char *err,
+	    size_t errlen);
+
 /* Same batch without committing (nft's check mode): validates only. */
 int	nft_check(struct nft *, const struct ir_ruleset *rs, char *err,
 	    size_t errlen);

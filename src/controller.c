@@ -1,7 +1,8 @@
 /*
  * controller.c: keeps the inventory in step with Docker and the links,
  * keeps the last good policies, and converges the kernel to the desired
- * state (compile.c -> nft.c) in one transaction per round of changes.
+ * state (compile.c -> ir_diff.c -> nft.c) in one transaction per round of
+ * changes, carrying only what changed since the last apply.
  *
  * Every Docker event is answered the same way: inspect the container and
  * put what is true now into the inventory (or remove it when it no longer
@@ -24,6 +25,7 @@
 #include "errlist.h"
 #include "explain.h"
 #include "ir.h"
+#include "ir_diff.h"
 #include "link.h"
 #include "log.h"
 #include "metrics.h"
@@ -127,6 +129,7 @@ controller_release(struct controller *ctl)
 	nft_free(ctl->nft);
 	inventory_release(&ctl->inv);
 	policy_set_free(ctl->ps);
+	ir_ruleset_free(ctl->applied);
 	free(ctl->nets);
 	free(ctl->rules_dir);
 	quarantine_release(&ctl->quarantine);
@@ -326,6 +329,49 @@ controller_on_links(struct controller *ctl)
 
 /* ---- policies and the kernel ---- */
 
+static void
+controller_log_delta(const struct ir_delta *d)
+{
+	struct ir_delta_stats	st;
+
+	ir_delta_stats(d, &st);
+	log_debug("delta: %zu+ %zu- elements, %zu+ %zu- sets, %zu+ %zu- "
+	    "chains, %zu flushed, %zu rules", st.elems_added,
+	    st.elems_deleted, st.sets_added, st.sets_deleted,
+	    st.chains_added, st.chains_deleted, st.chains_flushed,
+	    st.rules_added);
+}
+
+/*
+ * Programs rs: only its difference from what the kernel holds when that
+ * is known and can be changed in place, else the tables whole.  A delta
+ * the kernel refuses is retried once as a full replace.
+ */
+static int
+controller_program(struct controller *ctl, const struct ir_ruleset *rs,
+    char *err, size_t errlen)
+{
+	struct ir_delta	*d;
+	int		 rc;
+
+	if (ctl->applied == NULL || ctl->full_needed)
+		return nft_apply(ctl->nft, rs, err, errlen);
+	d = ir_delta_new(ctl->applied, rs);
+	if (d->full) {
+		log_info("replacing the ruleset whole: %s", d->why);
+		ir_delta_free(d);
+		return nft_apply(ctl->nft, rs, err, errlen);
+	}
+	controller_log_delta(d);
+	rc = nft_apply_delta(ctl->nft, d, err, errlen);
+	ir_delta_free(d);
+	if (rc == 0)
+		return 0;
+	log_warnx("incremental apply failed, replacing the ruleset whole: %s",
+	    err);
+	return nft_apply(ctl->nft, rs, err, errlen);
+}
+
 int
 controller_apply(struct controller *ctl)
 {
@@ -340,8 +386,16 @@ controller_apply(struct controller *ctl)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rs = compile_ruleset(ctl->ps, &ctl->inv, &ctl->copts);
-	rc = nft_apply(ctl->nft, rs, err, sizeof(err));
-	ir_ruleset_free(rs);
+	rc = controller_program(ctl, rs, err, sizeof(err));
+	if (rc == 0) {
+		ir_ruleset_free(ctl->applied);
+		ctl->applied = rs;
+		ctl->full_needed = 0;
+	} else {
+		ir_ruleset_free(rs);
+		/* The kernel kept its ruleset; replace it whole next time. */
+		ctl->full_needed = 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ctl->last_apply_ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -428,6 +482,7 @@ controller_check_drift(struct controller *ctl)
 	    COMPILE_TABLE);
 	ctl->drift_repairs++;
 	controller_dirty(ctl);
+	ctl->full_needed = 1;	/* a delta against the lost tables is void */
 	ctl->apply_failed = 0;
 }
 

@@ -11,7 +11,9 @@
  * chains they jump to, and the kernel resolves those names when the
  * element is added.  The whole batch leaves in one sendmsg(); every
  * message asks for an ack, and a message's sequence number indexes the
- * table of commands that says which object it carried.
+ * table of commands that says which object it carried.  A delta
+ * (ir_diff.h) becomes a batch of the same kind holding only the objects
+ * that changed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@
 #include <libnftnl/udata.h>
 
 #include "ir.h"
+#include "ir_diff.h"
 #include "log.h"
 #include "nft.h"
 #include "util.h"
@@ -70,6 +73,10 @@ enum cmd_kind {
 	CMD_ADD_SET,
 	CMD_ADD_ELEMS,
 	CMD_ADD_RULE,
+	CMD_DEL_ELEMS,
+	CMD_FLUSH_CHAIN,
+	CMD_DEL_CHAIN,
+	CMD_DEL_SET,
 };
 
 /* What one message of the batch carries, for error messages. */
@@ -78,7 +85,8 @@ struct cmd {
 	int			 acked;		/* NLM_F_ACK requested */
 	const struct ir_table	*table;
 	size_t			 idx;		/* chain, set or rule index */
-	size_t			 first, last;	/* elements [first, last] */
+	size_t			 first, last;	/* first and last element carried */
+	size_t			 nelems;	/* ir elements carried */
 };
 
 struct batch {
@@ -307,15 +315,18 @@ add_set(struct batch *b, const struct ir_table *t, size_t i, uint32_t id)
 
 /* ---- elements ---- */
 
-/* One NEWSETELEM message being filled. */
+/* One NEWSETELEM (or DELSETELEM) message being filled. */
 struct elemsg {
 	struct batch		*b;
 	const struct ir_table	*t;
 	size_t			 set;
 	uint32_t		 set_id;
+	int			 del;		/* DELSETELEM */
 	struct nftnl_set	*ns;
 	size_t			 n, max, bound;	/* elements, limit, bytes each */
 	size_t			 first, last;	/* ir elements covered */
+	size_t			 nir;		/* how many */
+	size_t			 prev;		/* last ir element counted */
 };
 
 static size_t
@@ -355,15 +366,17 @@ elemsg_open(struct elemsg *m)
 static void
 elemsg_flush(struct elemsg *m)
 {
-	struct cmd	 c = { .kind = CMD_ADD_ELEMS, .table = m->t,
-			    .idx = m->set, .first = m->first, .last = m->last };
+	struct cmd	 c = { .kind = m->del ? CMD_DEL_ELEMS : CMD_ADD_ELEMS,
+			    .table = m->t, .idx = m->set, .first = m->first,
+			    .last = m->last, .nelems = m->nir };
 	struct nlmsghdr	*nlh;
 
 	if (m->ns == NULL)
 		return;
 	if (m->n > 0) {
 		nlh = batch_msg(m->b, 1024 + m->n * m->bound,
-		    NFT_MSG_NEWSETELEM, m->t->family, NLM_F_CREATE, &c);
+		    m->del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+		    m->t->family, m->del ? 0 : NLM_F_CREATE, &c);
 		nftnl_set_elems_nlmsg_build_payload(nlh, m->ns);
 		batch_commit(m->b, nlh);
 	}
@@ -383,7 +396,11 @@ elemsg_add(struct elemsg *m, size_t i, const uint8_t *key)
 	if (m->ns == NULL) {
 		elemsg_open(m);
 		m->first = i;
+		m->nir = 0;
 	}
+	if (m->nir == 0 || m->prev != i)
+		m->nir++;
+	m->prev = i;
 	m->last = i;
 	ne = nftnl_set_elem_alloc();
 	if (ne == NULL)
@@ -439,69 +456,125 @@ key_is_zero(const uint8_t *k, size_t len)
 	return 1;
 }
 
+static int
+set_is_rbtree(const struct ir_set *s)
+{
+	return (s->flags & NFT_SET_INTERVAL) && s->nfields <= 1;
+}
+
+static int
+set_has_zero(const struct ir_set *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nelems; i++)
+		if (key_is_zero(s->elems[i].key, s->key_len))
+			return 1;
+	return 0;
+}
+
+/* The gap element: an end at zero (see elems_put_rbtree). */
+static void
+elemsg_add_zero(struct elemsg *m)
+{
+	uint8_t			 zero[IR_KEYMAX] = { 0 };
+	struct nftnl_set_elem	*ne = elemsg_add(m, 0, zero);
+
+	nftnl_set_elem_set_u32(ne, NFTNL_SET_ELEM_FLAGS,
+	    NFT_SET_ELEM_INTERVAL_END);
+}
+
 /*
  * One field, interval set (rbtree backend): each range [a, b] is a start
  * element a and an end element b + 1 flagged NFT_SET_ELEM_INTERVAL_END
- * (none when b is the maximum).  Like nft, an end element at 0 comes first
- * when no range starts at 0, so the space below the first range is
- * explicitly a gap.  Linux 6.18 looks up correctly without it (checked
- * with packets by tests/e2e/nft_apply_test.c); older kernels' rbtree
- * walks relied on it, and it costs one element.
+ * (none when b is the maximum).  Deleting a range names the same two
+ * elements, without the data.
  */
 static void
-add_elems_rbtree(struct elemsg *m, const struct ir_set *s)
+elem_put_rbtree(struct elemsg *m, const struct ir_set *s, size_t i)
 {
-	uint8_t			 end[IR_KEYMAX], zero[IR_KEYMAX] = { 0 };
+	const struct ir_elem	*e = &s->elems[i];
+	uint8_t			 end[IR_KEYMAX];
 	struct nftnl_set_elem	*ne;
-	size_t			 i;
-	int			 has_zero = 0;
 
-	for (i = 0; i < s->nelems; i++)
-		has_zero |= key_is_zero(s->elems[i].key, s->key_len);
-	if (!has_zero) {
-		ne = elemsg_add(m, 0, zero);
-		nftnl_set_elem_set_u32(ne, NFTNL_SET_ELEM_FLAGS,
-		    NFT_SET_ELEM_INTERVAL_END);
-	}
-	for (i = 0; i < s->nelems; i++) {
-		const struct ir_elem *e = &s->elems[i];
-
-		ne = elemsg_add(m, i, e->key);
+	ne = elemsg_add(m, i, e->key);
+	if (!m->del)
 		elem_set_data(s, e, ne);
-		memcpy(end, elem_end(s, e), s->key_len);
-		if (!be_increment(end, s->key_len))
-			continue;
-		ne = elemsg_add(m, i, end);
-		nftnl_set_elem_set_u32(ne, NFTNL_SET_ELEM_FLAGS,
-		    NFT_SET_ELEM_INTERVAL_END);
-	}
+	memcpy(end, elem_end(s, e), s->key_len);
+	if (!be_increment(end, s->key_len))
+		return;
+	ne = elemsg_add(m, i, end);
+	nftnl_set_elem_set_u32(ne, NFTNL_SET_ELEM_FLAGS,
+	    NFT_SET_ELEM_INTERVAL_END);
+}
+
+/* Other sets: the key (and key_end for concatenated intervals). */
+static void
+elem_put_plain(struct elemsg *m, const struct ir_set *s, size_t i)
+{
+	const struct ir_elem	*e = &s->elems[i];
+	struct nftnl_set_elem	*ne = elemsg_add(m, i, e->key);
+
+	if (s->flags & NFT_SET_INTERVAL)
+		nftnl_set_elem_set(ne, NFTNL_SET_ELEM_KEY_END,
+		    elem_end(s, e), s->key_len);
+	if (!m->del)
+		elem_set_data(s, e, ne);
+}
+
+static void
+elem_put(struct elemsg *m, const struct ir_set *s, size_t i)
+{
+	if (set_is_rbtree(s))
+		elem_put_rbtree(m, s, i);
+	else
+		elem_put_plain(m, s, i);
+}
+
+static void
+elemsg_init(struct elemsg *m, struct batch *b, const struct ir_table *t,
+    size_t si, uint32_t id, int del)
+{
+	memset(m, 0, sizeof(*m));
+	m->b = b;
+	m->t = t;
+	m->set = si;
+	m->set_id = id;
+	m->del = del;
+	m->bound = elem_bound(&t->sets[si]);
+	m->max = NFT_ELEMS_PAYLOAD / m->bound;
+}
+
+/*
+ * Every element of a set.  For the rbtree backend, like nft, an end
+ * element at 0 comes first when no range starts at 0, so the space below
+ * the first range is explicitly a gap.  Linux 6.18 looks up correctly
+ * without it (checked with packets by tests/e2e/nft_apply_test.c); older
+ * kernels' rbtree walks relied on it, and it costs one element.  del
+ * deletes them all instead (the set stays).
+ */
+static void
+put_all_elems(struct batch *b, const struct ir_table *t, size_t si,
+    uint32_t id, int del)
+{
+	const struct ir_set *s = &t->sets[si];
+	struct elemsg	 m;
+	size_t		 i;
+
+	if (s->nelems == 0)
+		return;
+	elemsg_init(&m, b, t, si, id, del);
+	if (set_is_rbtree(s) && !set_has_zero(s))
+		elemsg_add_zero(&m);
+	for (i = 0; i < s->nelems; i++)
+		elem_put(&m, s, i);
+	elemsg_flush(&m);
 }
 
 static void
 add_elems(struct batch *b, const struct ir_table *t, size_t si, uint32_t id)
 {
-	const struct ir_set *s = &t->sets[si];
-	struct elemsg	 m = { .b = b, .t = t, .set = si, .set_id = id };
-	size_t		 i;
-
-	if (s->nelems == 0)
-		return;
-	m.bound = elem_bound(s);
-	m.max = NFT_ELEMS_PAYLOAD / m.bound;
-	if ((s->flags & NFT_SET_INTERVAL) && s->nfields <= 1) {
-		add_elems_rbtree(&m, s);
-	} else {
-		for (i = 0; i < s->nelems; i++) {
-			const struct ir_elem *e = &s->elems[i];
-			struct nftnl_set_elem *ne = elemsg_add(&m, i, e->key);
-
-			if (s->flags & NFT_SET_INTERVAL)
-				nftnl_set_elem_set(ne, NFTNL_SET_ELEM_KEY_END,
-				    elem_end(s, e), s->key_len);
-			elem_set_data(s, e, ne);
-		}
-	}
-	elemsg_flush(&m);
+	put_all_elems(b, t, si, id, 0);
 }
 
 /* ---- rules ---- */
@@ -764,6 +837,148 @@ batch_build(struct batch *b, const struct ir_ruleset *rs, int commit)
 		batch_end(b);
 }
 
+/* ---- a delta: only what changed (ir_diff.h) ---- */
+
+/* Flushes a chain: a rule delete naming only the chain. */
+static void
+flush_chain(struct batch *b, const struct ir_table *t, size_t i)
+{
+	struct cmd	 c = { .kind = CMD_FLUSH_CHAIN, .table = t, .idx = i };
+	struct nftnl_rule *nr = nftnl_rule_alloc();
+	struct nlmsghdr	*nlh;
+
+	if (nr == NULL)
+		fatal("%s", __func__);
+	nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, t->name);
+	nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, t->chains[i].name);
+	nftnl_rule_set_u32(nr, NFTNL_RULE_FAMILY, t->family);
+	nlh = batch_msg(b, 512, NFT_MSG_DELRULE, t->family, 0, &c);
+	nftnl_rule_nlmsg_build_payload(nlh, nr);
+	batch_commit(b, nlh);
+	nftnl_rule_free(nr);
+}
+
+static void
+del_chain(struct batch *b, const struct ir_table *t, size_t i)
+{
+	struct cmd	 c = { .kind = CMD_DEL_CHAIN, .table = t, .idx = i };
+	struct nftnl_chain *nc = nftnl_chain_alloc();
+	struct nlmsghdr	*nlh;
+
+	if (nc == NULL)
+		fatal("%s", __func__);
+	nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, t->name);
+	nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, t->chains[i].name);
+	nftnl_chain_set_u32(nc, NFTNL_CHAIN_FAMILY, t->family);
+	nlh = batch_msg(b, 512, NFT_MSG_DELCHAIN, t->family, 0, &c);
+	nftnl_chain_nlmsg_build_payload(nlh, nc);
+	batch_commit(b, nlh);
+	nftnl_chain_free(nc);
+}
+
+static void
+del_set(struct batch *b, const struct ir_table *t, size_t i)
+{
+	struct cmd	 c = { .kind = CMD_DEL_SET, .table = t, .idx = i };
+	struct nftnl_set *ns = nftnl_set_alloc();
+	struct nlmsghdr	*nlh;
+
+	if (ns == NULL)
+		fatal("%s", __func__);
+	nftnl_set_set_str(ns, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_str(ns, NFTNL_SET_NAME, t->sets[i].name);
+	nftnl_set_set_u32(ns, NFTNL_SET_FAMILY, t->family);
+	nlh = batch_msg(b, 512, NFT_MSG_DELSET, t->family, 0, &c);
+	nftnl_set_nlmsg_build_payload(nlh, ns);
+	batch_commit(b, nlh);
+	nftnl_set_free(ns);
+}
+
+/* The listed elements of a set, added or deleted. */
+static void
+put_elems(struct batch *b, const struct ir_table *t, size_t si, uint32_t id,
+    const struct ir_idx *which, int del)
+{
+	struct elemsg	m;
+	size_t		i;
+
+	if (which->n == 0)
+		return;
+	elemsg_init(&m, b, t, si, id, del);
+	for (i = 0; i < which->n; i++)
+		elem_put(&m, &t->sets[si], which->v[i]);
+	elemsg_flush(&m);
+}
+
+/*
+ * A kept set: its old elements go before its new ones come.  A refill
+ * deletes every old element (the gap element at zero included) and adds
+ * every new one.
+ */
+static void
+put_set_delta(struct batch *b, const struct ir_table_delta *td,
+    const struct ir_set_delta *sd, uint32_t id)
+{
+	if (sd->refill) {
+		put_all_elems(b, td->old, sd->oset, id, 1);
+		put_all_elems(b, td->new, sd->nset, id, 0);
+		return;
+	}
+	put_elems(b, td->old, sd->oset, id, &sd->del, 1);
+	put_elems(b, td->new, sd->nset, id, &sd->add, 0);
+}
+
+/*
+ * One table's changes, in an order the kernel accepts inside one
+ * transaction: new chains and sets first (rules and verdict map elements
+ * name them); element deletes and adds; changed chains flushed and the
+ * chains to delete emptied, so no rule refers any more to what goes;
+ * rules appended; then the chains and sets that go.
+ */
+static void
+delta_table(struct batch *b, const struct ir_table_delta *td,
+    uint32_t set_id0)
+{
+	const struct ir_table *ot = td->old, *nt = td->new;
+	size_t	i, si;
+
+	b->set_id0 = set_id0;
+	for (i = 0; i < td->add_chains.n; i++)
+		add_chain(b, nt, td->add_chains.v[i]);
+	for (i = 0; i < td->add_sets.n; i++) {
+		si = td->add_sets.v[i];
+		add_set(b, nt, si, set_id0 + (uint32_t)si);
+		add_elems(b, nt, si, set_id0 + (uint32_t)si);
+	}
+	for (i = 0; i < td->nsets; i++)
+		put_set_delta(b, td, &td->sets[i],
+		    set_id0 + (uint32_t)td->sets[i].nset);
+	for (i = 0; i < td->flush_chains.n; i++)
+		flush_chain(b, nt, td->flush_chains.v[i]);
+	for (i = 0; i < td->del_chains.n; i++)
+		flush_chain(b, ot, td->del_chains.v[i]);
+	for (i = 0; i < td->add_rules.n; i++)
+		add_rule(b, nt, td->add_rules.v[i]);
+	for (i = 0; i < td->del_chains.n; i++)
+		del_chain(b, ot, td->del_chains.v[i]);
+	for (i = 0; i < td->del_sets.n; i++)
+		del_set(b, ot, td->del_sets.v[i]);
+}
+
+static void
+batch_build_delta(struct batch *b, const struct ir_delta *d)
+{
+	uint32_t	id = 1;
+	size_t		i;
+
+	batch_begin(b);
+	for (i = 0; i < d->ntables; i++) {
+		delta_table(b, &d->tables[i], id);
+		id += (uint32_t)d->tables[i].new->nsets;
+	}
+	batch_end(b);
+}
+
 /* ---- sending, acks, errors ---- */
 
 static void
@@ -793,14 +1008,28 @@ cmd_describe(struct strbuf *sb, const struct cmd *c)
 		    t->sets[c->idx].name, ir_family_name(t->family), t->name);
 		break;
 	case CMD_ADD_ELEMS:
+	case CMD_DEL_ELEMS:
 		s = &t->sets[c->idx];
-		strbuf_addf(sb, "add element to set %s: ", s->name);
+		strbuf_addf(sb, "%s element %s set %s: ",
+		    c->kind == CMD_ADD_ELEMS ? "add" : "delete",
+		    c->kind == CMD_ADD_ELEMS ? "to" : "from", s->name);
 		ir_elem_print(s, &s->elems[c->first], sb);
-		if (c->last > c->first) {
+		if (c->nelems > 1) {
 			strbuf_addstr(sb, " ... ");
 			ir_elem_print(s, &s->elems[c->last], sb);
-			strbuf_addf(sb, " (%zu elements)", c->last - c->first + 1);
+			strbuf_addf(sb, " (%zu elements)", c->nelems);
 		}
+		break;
+	case CMD_FLUSH_CHAIN:
+	case CMD_DEL_CHAIN:
+		strbuf_addf(sb, "%s chain %s of table %s %s",
+		    c->kind == CMD_FLUSH_CHAIN ? "flush" : "delete",
+		    t->chains[c->idx].name, ir_family_name(t->family),
+		    t->name);
+		break;
+	case CMD_DEL_SET:
+		strbuf_addf(sb, "delete set %s of table %s %s",
+		    t->sets[c->idx].name, ir_family_name(t->family), t->name);
 		break;
 	case CMD_ADD_RULE:
 		strbuf_addf(sb, "add rule to chain %s: ", t->rules[c->idx].chain);
@@ -1046,6 +1275,27 @@ nft_apply(struct nft *n, const struct ir_ruleset *rs, char *err,
     size_t errlen)
 {
 	return run_ruleset(n, rs, 1, err, errlen);
+}
+
+int
+nft_apply_delta(struct nft *n, const struct ir_delta *d, char *err,
+    size_t errlen)
+{
+	struct batch	b;
+	int		ret;
+
+	if (d->full) {
+		snprintf(err, errlen, "the change needs a full replace: %s",
+		    d->why);
+		return -1;
+	}
+	if (ir_delta_empty(d))
+		return 0;
+	batch_init(&b, n->seq);
+	batch_build_delta(&b, d);
+	ret = batch_send(n, &b, err, errlen);
+	batch_release(&b);
+	return ret;
 }
 
 int
