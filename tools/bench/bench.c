@@ -18,8 +18,10 @@
  *     median over rounds is quoted, with min and max.
  *   program: compile and nft_apply of the whole ruleset into an empty
  *     table set at each N, `nft -f` of the identical ruleset (ir_print) as
- *     the anchor, and one change (one container more: recompile, full
- *     apply, as bulkheadd does today), alternating between sizes per round.
+ *     the anchor, and one change (one container more: recompile, diff
+ *     against the applied ruleset, nft_apply_delta, as bulkheadd does),
+ *     then a no-op reconcile (recompile, diff, nothing to send),
+ *     alternating between sizes per round.
  *
  * Prints a table and writes build/bench.json in the shape of issue 9.
  * No timing assertions: the goals are reported, never enforced.
@@ -50,6 +52,7 @@
 #include "errlist.h"
 #include "inventory.h"
 #include "ir.h"
+#include "ir_diff.h"
 #include "labels.h"
 #include "log.h"
 #include "nft.h"
@@ -870,7 +873,9 @@ struct psize {
 	double			 compile[MAXROUNDS], apply[MAXROUNDS],
 				 nftf[MAXROUNDS];
 	double			 change[MAXROUNDS * 8], change_compile[MAXROUNDS * 8];
+	double			 change_diff[MAXROUNDS * 8], change_kernel[MAXROUNDS * 8];
 	int			 nchange;
+	double			 noop[MAXROUNDS];
 };
 
 static void
@@ -900,12 +905,44 @@ nft_file_load(const char *file)
 	return now() - t0;
 }
 
+/*
+ * bulkheadd's path for one round of changes: compile the whole desired
+ * state, diff it against the applied ruleset, send the delta.  Takes rs
+ * as the new applied ruleset; returns the seconds of each stage.
+ */
+static void
+change_apply(struct ir_ruleset **applied, struct psize *p,
+    const struct compile_opts *co, double t[3], int expect_empty)
+{
+	struct ir_ruleset	*rs;
+	struct ir_delta		*d;
+	char			 err[1024];
+	double			 t0, t1, t2;
+
+	t0 = now();
+	rs = compile_ruleset(p->ps, &p->inv, co);
+	t1 = now();
+	d = ir_delta_new(*applied, rs);
+	t2 = now();
+	if (d->full || ir_delta_empty(d) != expect_empty)
+		fatalx("N=%zu: unexpected delta (%s)", p->n, d->full ? d->why :
+		    expect_empty ? "not empty" : "empty");
+	if (nft_apply_delta(nl, d, err, sizeof(err)) == -1)
+		fatalx("nft_apply_delta: %s", err);
+	t[2] = now() - t2;
+	t[1] = t2 - t1;
+	t[0] = t1 - t0;
+	ir_delta_free(d);
+	ir_ruleset_free(*applied);
+	*applied = rs;
+}
+
 /* One round at one size: full load (nft -f, then ours), then changes. */
 static void
 program_round(struct psize *p, int r, const struct compile_opts *co)
 {
 	struct ir_ruleset	*rs;
-	double			 t0, t1;
+	double			 t0, t1, t[3];
 	int			 k;
 
 	tables_clear();
@@ -916,18 +953,19 @@ program_round(struct psize *p, int r, const struct compile_opts *co)
 	t1 = now();
 	p->compile[r] = t1 - t0;
 	p->apply[r] = apply(rs);
-	ir_ruleset_free(rs);
 	for (k = 0; k < o.changes; k++) {
-		/* One container more in group 0: bulkheadd's path today. */
+		/* One container more in group 0. */
 		inventory_put(&p->inv, synth_container(p->next++));
-		t0 = now();
-		rs = compile_ruleset(p->ps, &p->inv, co);
-		t1 = now();
-		apply(rs);
-		p->change[p->nchange] = now() - t0;
-		p->change_compile[p->nchange++] = t1 - t0;
-		ir_ruleset_free(rs);
+		change_apply(&rs, p, co, t, 0);
+		p->change[p->nchange] = t[0] + t[1] + t[2];
+		p->change_compile[p->nchange] = t[0];
+		p->change_diff[p->nchange] = t[1];
+		p->change_kernel[p->nchange++] = t[2];
 	}
+	/* A reconcile that finds nothing to change. */
+	change_apply(&rs, p, co, t, 1);
+	p->noop[r] = t[0] + t[1] + t[2];
+	ir_ruleset_free(rs);
 }
 
 static void
@@ -971,11 +1009,13 @@ program_report(struct psize *ps, int nps)
 	int		 i, j, n;
 
 	printf("\n== programming cost (median [min–max] of %d rounds; change = "
-	    "one container added: recompile + full-replace nft_apply, %d per "
-	    "round) ==\n", o.prounds, o.changes);
-	printf("%-7s %-26s %-9s %-20s %-20s %-20s %-20s\n", "N",
+	    "one container added: recompile + diff + nft_apply_delta, %d per "
+	    "round; no-op = recompile + diff finding nothing) ==\n", o.prounds,
+	    o.changes);
+	printf("%-7s %-26s %-9s %-20s %-20s %-20s %-9s %-9s %-9s %-9s\n", "N",
 	    "chains/rules/sets/elems", "compile", "nft_apply (full)",
-	    "nft -f (same text)", "one change (total)", "of which compile");
+	    "nft -f (same text)", "one change (total)", "compile", "diff",
+	    "kernel", "no-op");
 	for (i = 0; i < nps; i++) {
 		struct psize *p = &ps[i];
 		struct spread c = spread_of(p->compile, o.prounds);
@@ -983,6 +1023,9 @@ program_report(struct psize *ps, int nps)
 		struct spread nf = spread_of(p->nftf, o.prounds);
 		struct spread ch = spread_of(p->change, p->nchange);
 		struct spread cc = spread_of(p->change_compile, p->nchange);
+		struct spread cd = spread_of(p->change_diff, p->nchange);
+		struct spread ck = spread_of(p->change_kernel, p->nchange);
+		struct spread no = spread_of(p->noop, o.prounds);
 		char counts[64], ca[32], cn[32], cch[32];
 
 		snprintf(counts, sizeof(counts), "%zu/%zu/%zu/%zu", p->nchains,
@@ -996,8 +1039,10 @@ program_report(struct psize *ps, int nps)
 			snprintf(cn, sizeof(cn), "n/a");
 		snprintf(cch, sizeof(cch), "%.1f [%.1f–%.1f] ms", ch.med * 1e3,
 		    ch.min * 1e3, ch.max * 1e3);
-		printf("%-7zu %-26s %6.1f ms %-20s %-20s %-20s %6.1f ms\n",
-		    p->n, counts, c.med * 1e3, ca, cn, cch, cc.med * 1e3);
+		printf("%-7zu %-26s %6.1f ms %-20s %-20s %-20s %6.2f ms "
+		    "%6.2f ms %6.2f ms %6.2f ms\n", p->n, counts, c.med * 1e3, ca,
+		    cn, cch, cc.med * 1e3, cd.med * 1e3, ck.med * 1e3,
+		    no.med * 1e3);
 		if (p->n < lo->n)
 			lo = p;
 		if (p->n > hi->n)
@@ -1010,20 +1055,39 @@ program_report(struct psize *ps, int nps)
 	if (n && lo != hi) {
 		struct spread s = spread_of(f, n);
 		struct spread ch = spread_of(hi->change, hi->nchange);
+		struct spread ck = spread_of(hi->change_kernel, hi->nchange);
+		struct spread cc = spread_of(hi->change_compile, hi->nchange);
+		struct spread lk = spread_of(lo->change_kernel, lo->nchange);
 
-		printf("one-change cost %zu÷%zu: %.1f× [%.1f–%.1f]\n", hi->n,
-		    lo->n, s.med, s.min, s.max);
+		printf("one-change cost %zu÷%zu: %.1f× [%.1f–%.1f]; its kernel "
+		    "batch alone: %.2f ms ÷ %.2f ms = %.1f×\n", hi->n, lo->n,
+		    s.med, s.min, s.max, ck.med * 1e3, lk.med * 1e3,
+		    ck.med / lk.med);
 		snprintf(detail, sizeof(detail), "time to enforce one more "
-		    "container (recompile + full-replace nft_apply, in-process) "
+		    "container (recompile + diff + nft_apply_delta, in-process) "
 		    "at %zu containers ÷ at %zu; %d pairs taken alternately, "
 		    "min %.1f max %.1f", hi->n, lo->n, n, s.min, s.max);
 		result_put("add_one_flatness", s.med, 2, "lower", detail);
 		snprintf(detail, sizeof(detail), "one container added at %zu "
-		    "containers: compile + nft_apply to the kernel's ack, median "
-		    "of %d (issue asks 100), min %.0f max %.0f us; no event "
-		    "handling (no daemon in the loop)", hi->n, hi->nchange,
-		    ch.min * 1e6, ch.max * 1e6);
+		    "containers: compile + diff + nft_apply_delta to the "
+		    "kernel's ack, median of %d (issue asks 100), min %.0f max "
+		    "%.0f us, of which compile %.0f us and kernel batch %.0f us "
+		    "(medians); no event handling (no daemon in the loop)",
+		    hi->n, hi->nchange, ch.min * 1e6, ch.max * 1e6,
+		    cc.med * 1e6, ck.med * 1e6);
 		result_put("add_one_us", ch.med * 1e6, 1000, "lower", detail);
+		/* Each round's no-op against that round's first change. */
+		n = o.prounds;
+		for (j = 0; j < n; j++)
+			f[j] = hi->noop[j] / hi->change[j * o.changes];
+		s = spread_of(f, n);
+		printf("no-op reconcile ÷ one change at %zu: %.2f [%.2f–%.2f]\n",
+		    hi->n, s.med, s.min, s.max);
+		snprintf(detail, sizeof(detail), "recompile + diff finding "
+		    "nothing to send ÷ one container added, at %zu containers, "
+		    "same round; median of %d, min %.2f max %.2f", hi->n, n,
+		    s.min, s.max);
+		result_put("noop_reconcile_ratio", s.med, 1.5, "lower", detail);
 	}
 	if (hi->nftfile[0]) {
 		for (j = 0; j < o.prounds; j++)
