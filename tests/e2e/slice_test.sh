@@ -194,6 +194,14 @@ wait_for 20 in_sync 6 && pass "restart: daemon back in sync" || fail "restart: n
 	fail "restart: api -> db blocked"
 kill -TERM "$DPID"; wait "$DPID"; DPID=
 
+# After the first apply, changes reach the kernel as deltas (ir_diff.c),
+# and the kernel refused none of them (no fallback to a full replace).
+grep -q "delta: " "$W/bulkheadd.log" && pass "changes applied as deltas" ||
+	fail "no delta in the daemon's log"
+if grep -q "incremental apply failed" "$W/bulkheadd.log"; then
+	fail "a delta was refused: $(grep -m1 "incremental apply failed" "$W/bulkheadd.log")"
+else pass "no delta refused by the kernel"; fi
+
 check "--flush removes bulkhead's tables" "$B/bulkheadd" --flush
 nft list table inet bulkhead >/dev/null 2>&1 && fail "table inet bulkhead still there" ||
 	pass "table inet bulkhead gone"
