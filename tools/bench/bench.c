@@ -942,6 +942,7 @@ static void
 program_round(struct psize *p, int r, const struct compile_opts *co)
 {
 	struct ir_ruleset	*rs;
+	struct container	*ct;
 	double			 t0, t1, t[3];
 	int			 k;
 
@@ -954,8 +955,10 @@ program_round(struct psize *p, int r, const struct compile_opts *co)
 	p->compile[r] = t1 - t0;
 	p->apply[r] = apply(rs);
 	for (k = 0; k < o.changes; k++) {
-		/* One container more in group 0. */
-		inventory_put(&p->inv, synth_container(p->next++));
+		/* One container more, in group 0: selected by policies. */
+		ct = synth_container(p->next++);
+		labelset_set(&ct->labels, "group", "g0");
+		inventory_put(&p->inv, ct);
 		change_apply(&rs, p, co, t, 0);
 		p->change[p->nchange] = t[0] + t[1] + t[2];
 		p->change_compile[p->nchange] = t[0];
