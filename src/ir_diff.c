@@ -347,16 +347,20 @@ elem_range_sorted(const struct ir_set *s, size_t lo, size_t hi)
 	return v;
 }
 
+/*
+ * Does nft.c give this one-field interval set its gap element (an end at
+ * zero)?  Only when it has elements and none starts at zero.
+ */
 static int
-zero_start(const struct ir_set *s)
+has_gap(const struct ir_set *s)
 {
 	static const uint8_t	zero[IR_KEYMAX];
 	size_t			i;
 
 	for (i = 0; i < s->nelems; i++)
 		if (memcmp(s->elems[i].key, zero, key_len(s)) == 0)
-			return 1;
-	return 0;
+			return 0;
+	return s->nelems > 0;
 }
 
 /*
@@ -583,7 +587,7 @@ sets_diff(struct ir_delta *d, struct ir_table_delta *td,
 		sd.oset = j;
 		sd.nset = i;
 		if ((ns->flags & NFT_SET_INTERVAL) && ns->nfields <= 1 &&
-		    zero_start(os) != zero_start(ns))
+		    has_gap(os) != has_gap(ns))
 			sd.refill = 1;
 		else
 			set_elems_diff(&sd, os, ns);

@@ -309,6 +309,14 @@ test_interval(void **state)
 	assert_int_equal(sd->del.n + sd->add.n, 0);
 	expect_stats(d, 2, 2, 0, 0, 0, 0);
 	ir_delta_free(d);
+	/* From empty (no gap element) to ranges above zero (a gap). */
+	s = set_of(a, "peers");
+	s->nelems = 0;
+	d = ir_delta_new(a, b);
+	sd = sd_of(d, "peers");
+	assert_true(sd->refill);
+	expect_stats(d, 2, 0, 0, 0, 0, 0);
+	ir_delta_free(d);
 	ir_ruleset_free(a);
 	ir_ruleset_free(b);
 	ir_ruleset_free(c);
