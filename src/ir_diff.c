@@ -227,10 +227,8 @@ chain_rules_init(struct chain_rules *cr, const struct ir_table *t,
 	cr->order = xcalloc(t->nrules + 1, sizeof(*cr->order));
 	cr->start = xcalloc(t->nchains + 2, sizeof(*cr->start));
 	for (i = 0; i < t->nrules; i++) {
-		if ((c = names_find(chains, t->rules[i].chain)) == SIZE_MAX) {
-			free(of);
-			return -1;
-		}
+		if ((c = names_find(chains, t->rules[i].chain)) == SIZE_MAX)
+			goto err;
 		of[i] = c;
 		cr->start[c + 1]++;
 	}
@@ -243,6 +241,12 @@ chain_rules_init(struct chain_rules *cr, const struct ir_table *t,
 	free(pos);
 	free(of);
 	return 0;
+
+err:
+	free(of);
+	free(cr->order);
+	free(cr->start);
+	return -1;
 }
 
 static void
