@@ -571,6 +571,7 @@ sets_diff(struct ir_delta *d, struct ir_table_delta *td,
 {
 	const struct ir_table *ot = td->old, *nt = td->new;
 	size_t	i, j;
+	int	changed;
 
 	for (i = 0; i < nt->nsets && !d->full; i++) {
 		const struct ir_set *ns = &nt->sets[i], *os;
@@ -595,11 +596,14 @@ sets_diff(struct ir_delta *d, struct ir_table_delta *td,
 			sd.refill = 1;
 		else
 			set_elems_diff(&sd, os, ns);
-		if (!sd.refill && sd.del.n == 0 && sd.add.n == 0)
-			continue;
-		if (ns->flags & NFT_SET_CONSTANT) {
+		changed = sd.refill || sd.del.n > 0 || sd.add.n > 0;
+		if (!changed || (ns->flags & NFT_SET_CONSTANT)) {
 			idx_release(&sd.del);
 			idx_release(&sd.add);
+		}
+		if (!changed)
+			continue;
+		if (ns->flags & NFT_SET_CONSTANT) {
 			delta_full(d, "constant set %s of table %s %s changed",
 			    ns->name, ir_family_name(nt->family), nt->name);
 			break;
