@@ -3,10 +3,12 @@
  * Turns an ir_ruleset into one netlink batch: every table of the ruleset
  * is replaced atomically (destroyed and added, then its sets, elements,
  * chains and rules), so the kernel holds either the old or the new ruleset,
- * never a mix, never none.  Every message is acked and a kernel error is
- * mapped back to the object that caused it.  The tables belong to the
- * struct nft's socket and outlive it (Linux 6.9 owner + persist flags):
- * while it is open, no other process can delete them or flush them away.
+ * never a mix, never none.  A delta between two rulesets (ir_diff.h)
+ * becomes one batch of the same kind with only what changed.  Every
+ * message is acked and a kernel error is mapped back to the object that
+ * caused it.  The tables belong to the struct nft's socket and outlive it
+ * (Linux 6.9 owner + persist flags): while it is open, no other process
+ * can delete them or flush them away.
  */
 #ifndef BULKHEAD_NFT_H
 #define BULKHEAD_NFT_H
