@@ -9,7 +9,8 @@
  * tables' objects sorted, each chain's rules kept in order), must be
  * equal.  The steps are pseudo-random but seeded (NFT_DELTA_SEED, printed)
  * over compile.c's real output: containers started, stopped, relabelled,
- * readdressed, policies added, removed and changed; then each policy
+ * readdressed, quarantined and released, policies added, removed and
+ * changed; then each policy
  * variant in turn, every container stopping and twenty starting at once.  Then a delta the
  * kernel refuses must leave the delta namespace as it was.
  *
@@ -38,6 +39,7 @@
 #include "log.h"
 #include "nft.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "util.h"
 
 #define STEPS		60
@@ -293,6 +295,7 @@ mk_policies(unsigned mask, unsigned variants)
 
 struct world {
 	struct inventory	 inv;
+	struct quarantine	 q;
 	unsigned		 next, gen[512];
 	unsigned		 mask, variants;
 };
@@ -330,12 +333,17 @@ mutate(struct world *w, char *what, size_t len)
 	} else if (op < 75) {
 		snprintf(what, len, "readdress c%u", k);
 		inventory_put(&w->inv, mk_container(k, ++w->gen[k]));
-	} else if (op < 90) {
+	} else if (op < 84) {
 		w->mask ^= 1u << rnd(NPOLICIES);
 		snprintf(what, len, "policies 0x%02x", w->mask);
-	} else {
+	} else if (op < 92) {
 		w->variants ^= 1u << rnd(NPOLICIES);
 		snprintf(what, len, "variants 0x%02x", w->variants);
+	} else if (quarantine_del(&w->q, ct->id) == 0) {
+		snprintf(what, len, "release %s", ct->name);
+	} else {
+		quarantine_put(&w->q, ct->id, ct->name, "test", 0);
+		snprintf(what, len, "quarantine %s", ct->name);
 	}
 }
 
@@ -353,7 +361,10 @@ static struct ir_ruleset *
 compile_world(struct run *r, struct world *w)
 {
 	struct policy_set	*ps = mk_policies(w->mask, w->variants);
-	struct ir_ruleset	*rs = compile_ruleset(ps, &w->inv, &r->copts);
+	struct ir_ruleset	*rs;
+
+	r->copts.quarantine = &w->q;
+	rs = compile_ruleset(ps, &w->inv, &r->copts);
 
 	policy_set_free(ps);
 	return rs;
@@ -481,6 +492,7 @@ main(void)
 	side_init(&r.full, "full", r.home);
 	compile_opts_default(&r.copts);
 	inventory_init(&w.inv);
+	quarantine_init(&w.q, NULL);
 	w.mask = (1u << NPOLICIES) - 1;
 	for (i = 0; i < 20; i++)
 		inventory_put(&w.inv, mk_container(w.next++, 0));
@@ -523,6 +535,7 @@ main(void)
 	test_refused(&r, &w);
 	ir_ruleset_free(r.applied);
 	inventory_release(&w.inv);
+	quarantine_release(&w.q);
 	nft_free(r.delta.nft);
 	nft_free(r.full.nft);
 	printf("# nft_delta_test: %d passed, %d failed\n", passed, failed);
