@@ -140,6 +140,12 @@ struct ir_ruleset {
 
 struct ir_ruleset	*ir_ruleset_new(void);
 void			 ir_ruleset_free(struct ir_ruleset *);
+/*
+ * Gives back the spare capacity of element and expression arrays, for a
+ * ruleset kept long (the controller keeps the one last applied).  Adding
+ * to it afterwards stays correct (the arrays grow again).
+ */
+void			 ir_ruleset_trim(struct ir_ruleset *);
 /* Returned pointers stay valid until the next ir_*_add on the same parent. */
 struct ir_table	*ir_table_add(struct ir_ruleset *, const char *name, uint32_t family);
 struct ir_chain	*ir_chain_add(struct ir_table *, const char *name);

@@ -389,6 +389,7 @@ controller_apply(struct controller *ctl)
 	rc = controller_program(ctl, rs, err, sizeof(err));
 	if (rc == 0) {
 		ir_ruleset_free(ctl->applied);
+		ir_ruleset_trim(rs);
 		ctl->applied = rs;
 		ctl->full_needed = 0;
 	} else {

@@ -77,6 +77,41 @@ ir_ruleset_free(struct ir_ruleset *rs)
 	free(rs);
 }
 
+/* Gives back what the doubling arrays of a table hold beyond their use. */
+static void
+ir_table_trim(struct ir_table *t)
+{
+	size_t	i;
+
+	for (i = 0; i < t->nsets; i++) {
+		struct ir_set *s = &t->sets[i];
+
+		if (s->nelems > 0 && s->nelems < s->cap) {
+			s->elems = xreallocarray(s->elems, s->nelems,
+			    sizeof(*s->elems));
+			s->cap = s->nelems;
+		}
+	}
+	for (i = 0; i < t->nrules; i++) {
+		struct ir_rule *r = &t->rules[i];
+
+		if (r->nexprs > 0 && r->nexprs < r->cap) {
+			r->exprs = xreallocarray(r->exprs, r->nexprs,
+			    sizeof(*r->exprs));
+			r->cap = r->nexprs;
+		}
+	}
+}
+
+void
+ir_ruleset_trim(struct ir_ruleset *rs)
+{
+	size_t	i;
+
+	for (i = 0; i < rs->ntables; i++)
+		ir_table_trim(&rs->tables[i]);
+}
+
 struct ir_table *
 ir_table_add(struct ir_ruleset *rs, const char *name, uint32_t family)
 {

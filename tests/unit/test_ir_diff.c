@@ -582,6 +582,30 @@ test_large(void **state)
 	ir_ruleset_free(b);
 }
 
+/* A trimmed ruleset is the same ruleset, and still grows. */
+static void
+test_trim(void **state)
+{
+	struct ir_ruleset	*a = base(), *b = base();
+	struct ir_set		*s = set_of(b, "addrs");
+	struct ir_delta		*d;
+
+	(void)state;
+	ir_ruleset_trim(b);
+	assert_int_equal(s->cap, s->nelems);
+	assert_int_equal(b->tables[0].rules[0].cap, 4);
+	d = ir_delta_new(a, b);
+	assert_true(ir_delta_empty(d));
+	ir_delta_free(d);
+	elem_ip(s, "10.0.0.5");
+	ir_expr_add(&b->tables[0].rules[0], IR_COUNTER);
+	d = ir_delta_new(a, b);
+	expect_stats(d, 1, 0, 0, 0, 1, 1);
+	ir_delta_free(d);
+	ir_ruleset_free(a);
+	ir_ruleset_free(b);
+}
+
 int
 main(void)
 {
@@ -600,6 +624,7 @@ main(void)
 		cmocka_unit_test(test_constant),
 		cmocka_unit_test(test_rule_equal),
 		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_trim),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
