@@ -681,9 +681,10 @@ controller_plan_text(const struct controller *ctl, const struct policy_set *ps)
 }
 
 /*
- * plan: the ruleset for the current rules, and with "rules": DIR the one
- * those candidate rules would give over the live inventory (beside the
- * current one, for --diff).  Nothing is applied.
+ * plan: the ruleset for the current rules and the one the kernel holds
+ * (as last applied), and with "rules": DIR the one those candidate rules
+ * would give over the live inventory (beside the current one, for
+ * --diff).  Nothing is applied.
  */
 static json_t *
 controller_plan(const struct controller *ctl, json_t *req)
@@ -699,8 +700,17 @@ controller_plan(const struct controller *ctl, json_t *req)
 	json_object_set_new(o, "ok", json_true());
 	text = controller_plan_text(ctl, ctl->ps);
 	if (dir == NULL) {
+		struct strbuf	sb;
+
 		json_object_set_new(o, "ruleset", json_string(text));
 		free(text);
+		/* What the kernel holds, for plan --diff (NULL before the first apply). */
+		strbuf_init(&sb);
+		if (ctl->applied != NULL)
+			ir_print(ctl->applied, &sb);
+		json_object_set_new(o, "applied", json_string(sb.buf ? sb.buf :
+		    ""));
+		strbuf_release(&sb);
 		return o;
 	}
 	json_object_set_new(o, "current", json_string(text));

@@ -44,10 +44,11 @@ usage(FILE *f)
 	    "  status           daemon health and each container's policies\n"
 	    "  reload           load the rules directory again; returns once the\n"
 	    "                   new rules are in the kernel, or why they were refused\n"
-	    "  plan [--rules DIR [--diff]] [--rules DIR --inventory FILE]\n"
-	    "                   the ruleset bulkheadd programs now; with --rules the\n"
-	    "                   one DIR would give (--diff: only what would change);\n"
-	    "                   offline with a rules directory and an inventory\n"
+	    "  plan [--diff] [--rules DIR] [--rules DIR --inventory FILE]\n"
+	    "                   the ruleset bulkheadd programs now (--diff: against\n"
+	    "                   the kernel's); with --rules the one DIR would give\n"
+	    "                   (--diff: what would change); offline with a rules\n"
+	    "                   directory and an inventory (status -o json)\n"
 	    "  check PATH...    validate policy files or directories offline\n"
 	    "  explain SRC DST [--port N] [--proto P] [--rules DIR --inventory FILE]\n"
 	    "                   why a flow is allowed or denied (explain --help);\n"
@@ -461,11 +462,13 @@ cmd_plan(const struct cli *cli, int argc, char **argv)
 		case 'i': invfile = optarg; break;
 		case 'd': diff = 1; break;
 		case 'h':
-			printf("usage: bulkhead plan [--rules DIR [--diff]]\n"
+			printf("usage: bulkhead plan [--diff] [--rules DIR]\n"
 			    "       bulkhead plan --rules DIR --inventory FILE\n"
-			    "The ruleset bulkheadd programs now; with --rules, the "
-			    "one DIR would give\nover the live containers (--diff: "
-			    "only what would change); with\n--inventory, offline.\n");
+			    "The ruleset bulkheadd programs now (--diff: what "
+			    "differs from what the\nkernel holds); with --rules, "
+			    "the one DIR would give over the live\ncontainers "
+			    "(--diff: only what would change); with --inventory, "
+			    "offline.\n");
 			return 0;
 		default: return EXIT_USAGE;
 		}
@@ -477,11 +480,6 @@ cmd_plan(const struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		return plan_offline(rules, invfile);
-	}
-	if (diff && !rules) {
-		fprintf(stderr, "bulkhead plan: --diff needs --rules DIR (the "
-		    "candidate rules)\n");
-		return EXIT_USAGE;
 	}
 	req = json_pack("{s:s}", "cmd", "plan");
 	/* The daemon has its own working directory: send an absolute path. */
@@ -503,7 +501,8 @@ cmd_plan(const struct cli *cli, int argc, char **argv)
 	else if (cli->json)
 		print_json(o);
 	else if (diff)
-		plan_print_diff(json_string_value(json_object_get(o, "current")),
+		plan_print_diff(json_string_value(json_object_get(o,
+		    rules ? "current" : "applied")),
 		    json_string_value(json_object_get(o, "ruleset")));
 	else
 		fputs(json_string_value(json_object_get(o, "ruleset")), stdout);

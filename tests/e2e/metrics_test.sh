@@ -76,6 +76,9 @@ st=$("$B/bulkhead" -s "$SOCK" -o json status)
 	pass "status -o json: per-rule counters" || fail "status counters: $(jq -c .counters <<<"$st")"
 "$B/bulkhead" -s "$SOCK" status | grep -Eq '^  db-ingress ingress rule default deny: [1-9][0-9]* packets' &&
 	pass "status text: per-rule counters" || fail "status text lacks counters"
+d=$("$B/bulkhead" -s "$SOCK" plan --diff)
+[ "$d" = "plan: no change" ] && pass "plan --diff: the kernel holds the desired ruleset" ||
+	fail "plan --diff against the kernel: $(head -5 <<<"$d")"
 # plan --rules CANDIDATE --diff: what a reload would change, nothing applied.
 mkdir -p "$W/cand"; chmod 755 "$W/cand"
 sed "s/app == 'api'/app in {'api', 'web'}/" "$RULES/10-db.json" >"$W/cand/10-db.json"
