@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "evaluate.h"
 #include "inventory.h"
 #include "ir.h"
 #include "policy.h"
@@ -403,9 +404,31 @@ ep_addr(const struct endpoint *ep, int fam)
 static int
 peer_has_addr(const struct peer *p, enum side s, enum side remote)
 {
-	if (s == remote && p->selector)
+	if (s == remote && (p->selector || p->ns_selector))
 		return 1;
 	return p->nnets > 0;
+}
+
+/*
+ * Does container ct meet a peer's label criteria: its selector over the
+ * container's labels and its namespaceSelector over the labels of the
+ * container's namespace (as the evaluator decides them)?
+ */
+static int
+peer_labels_match(const struct compiler *c, const struct peer *p,
+    const struct container *ct)
+{
+	struct labelset	nsl;
+	int		ok;
+
+	if (p->selector && !selector_match(p->selector, &ct->labels))
+		return 0;
+	if (p->ns_selector == NULL)
+		return 1;
+	evaluate_ns_labels(c->ps, evaluate_namespace(&ct->labels), &nsl);
+	ok = selector_match(p->ns_selector, &nsl);
+	labelset_release(&nsl);
+	return ok;
 }
 
 static int
@@ -567,8 +590,9 @@ index_free(struct compiler *c)
 
 /*
  * The addresses a peer stands for, in family fam: the containers its
- * selector matches (only for the remote side, and within nets when both
- * are given: the criteria of a peer are ANDed), else its nets.
+ * selector and namespaceSelector match (only for the remote side, and
+ * within nets when both are given: the criteria of a peer are ANDed),
+ * else its nets.
  */
 static void
 fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
@@ -578,12 +602,15 @@ fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
 	size_t			 n = 0, i, k, ncand, len = fam == 4 ? 4 : 16;
 	const struct container	*ct;
 
-	if (use_selector && p->selector) {
-		size_t *cand = candidates(c, p->selector, &ncand);
+	if (use_selector && (p->selector || p->ns_selector)) {
+		size_t *cand = NULL;
 
+		ncand = c->nct;
+		if (p->selector)
+			cand = candidates(c, p->selector, &ncand);
 		for (k = 0; k < ncand; k++) {
 			ct = c->ctv[cand ? cand[k] : k];
-			if (!selector_match(p->selector, &ct->labels))
+			if (!peer_labels_match(c, p, ct))
 				continue;
 			for (i = 0; i < ct->neps; i++) {
 				const void *a = ep_addr(&ct->eps[i], fam);
@@ -831,16 +858,22 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 
 /*
  * Does a rule's local side (the selected container's own side) admit
- * container ct?  The local selector is decided here, at compile time.
+ * container ct?  Its label criteria (selector, namespaceSelector) and its
+ * entity are decided here, at compile time: a container is neither the
+ * host nor the world, so a local entity host or world never matches, as
+ * in the evaluator.  Its nets and ports are matched in the kernel.
  */
 static int
-rule_local_admits(const struct rule *r, int dir, const struct container *ct)
+rule_local_admits(const struct compiler *c, const struct rule *r, int dir,
+    const struct container *ct)
 {
 	const struct peer *local = dir == POL_INGRESS ?
 	    &r->destination : &r->source;
 
-	return local->selector == NULL ||
-	    selector_match(local->selector, &ct->labels);
+	if (local->entity == POL_ENTITY_HOST ||
+	    local->entity == POL_ENTITY_WORLD)
+		return 0;
+	return peer_labels_match(c, local, ct);
 }
 
 static const struct peer *
@@ -917,6 +950,13 @@ emit_entity(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
 	    fam == 4 ? "addrs4" : "addrs6");
 }
 
+/* The nft keyword of a rule's ICMP match: icmp or icmpv6. */
+static const char *
+icmp_word(const struct rule *r)
+{
+	return r->protocol == IPPROTO_ICMPV6 ? "icmpv6" : "icmp";
+}
+
 /* Emits the match part of rule r for family fam (0: family-agnostic). */
 static void
 emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
@@ -959,12 +999,12 @@ emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
 	if (r->icmp.type >= 0) {
 		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
 		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.type);
-		strbuf_addf(t, "icmp type %d ", r->icmp.type);
+		strbuf_addf(t, "%s type %d ", icmp_word(r), r->icmp.type);
 	}
 	if (r->icmp.code >= 0) {
 		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 1, 1, REG0);
 		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.code);
-		strbuf_addf(t, "icmp code %d ", r->icmp.code);
+		strbuf_addf(t, "%s code %d ", icmp_word(r), r->icmp.code);
 	}
 }
 
@@ -1118,7 +1158,7 @@ emit_policy_rules(struct compiler *c, const char *chain, size_t pi, int dir,
 	for (ri = 0; ri < p->nrules[dir]; ri++) {
 		const struct rule *r = &p->rules[dir][ri];
 
-		if (!rule_local_admits(r, dir, ct))
+		if (!rule_local_admits(c, r, dir, ct))
 			continue;
 		emit_rule(c, chain, p, r, &c->sets[dir][c->setbase[dir][pi] + ri],
 		    dir, (int)ri, audit);
@@ -1168,8 +1208,8 @@ class_key(struct compiler *c, size_t ord, int dir, struct strbuf *key)
 
 		strbuf_addf(key, "%zu%c", pi, p->mode == POL_AUDIT ? 'a' : 'e');
 		for (ri = 0; ri < p->nrules[dir]; ri++)
-			strbuf_addstr(key, rule_local_admits(&p->rules[dir][ri],
-			    dir, ct) ? "1" : "0");
+			strbuf_addstr(key, rule_local_admits(c,
+			    &p->rules[dir][ri], dir, ct) ? "1" : "0");
 		strbuf_addstr(key, ";");
 	}
 }
@@ -1320,6 +1360,15 @@ e_not_ll6(struct ir_rule *r, struct strbuf *t, enum side s)
 	strbuf_addf(t, "%s != fe80::/10 ", addr_text(6, s));
 }
 
+/* An IPv6 source that is not the unspecified address (DAD, MLD at start). */
+static void
+e_not_unspec6(struct ir_rule *r, struct strbuf *t)
+{
+	e_addr(r, 6, SIDE_SRC);
+	e_cmp(r, NFT_CMP_NEQ, REG0, &in6addr_any, 16);
+	strbuf_addstr(t, "ip6 saddr != :: ");
+}
+
 /*
  * A container bulkheadd has not classified yet (its veth shows up before
  * Docker's start event, or its veth is not found) is held back both ways
@@ -1360,6 +1409,8 @@ emit_pending(struct compiler *c)
 				}
 				if (fam == 6)
 					e_not_ll6(r, &t, s);
+				if (fam == 6 && s == SIDE_SRC)
+					e_not_unspec6(r, &t);
 				e_addr(r, fam, s);
 				e_lookup(r, set, REG0, 1);
 				strbuf_addf(&t, "%s != @%s ", addr_text(fam, s), set);
@@ -1413,6 +1464,31 @@ emit_established(struct ir_table *t, const char *chain)
 	e_cmp(r, NFT_CMP_NEQ, REG0, &zero, 4);
 	e_verdict(r, NF_ACCEPT, NULL);
 	strbuf_addstr(&txt, "ct state established,related accept");
+	rule_done(r, &txt);
+}
+
+/*
+ * IPv6 neighbour discovery (router and neighbour solicitations and
+ * advertisements, ICMPv6 types 133-136) is the link's plumbing, as ARP is
+ * for IPv4 (which the inet family never sees): it passes whatever the
+ * policies say, or a container whose egress is restricted could not
+ * resolve its peers, nor answer the probes of those it talks to.  The
+ * port guard has already checked the sender's MAC and address.
+ */
+static void
+emit_nd6(struct ir_table *t, const char *chain)
+{
+	struct strbuf	 txt;
+	struct ir_rule	*r = rule_new(t, chain, &txt);
+	uint8_t		 lo = 133, hi = 136;
+
+	e_meta(r, NFT_META_L4PROTO, REG0);
+	e_cmp_u8(r, REG0, IPPROTO_ICMPV6);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
+	e_cmp(r, NFT_CMP_GTE, REG0, &lo, 1);
+	e_cmp(r, NFT_CMP_LTE, REG0, &hi, 1);
+	e_verdict(r, NF_ACCEPT, NULL);
+	strbuf_addstr(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 accept");
 	rule_done(r, &txt);
 }
 
@@ -1582,6 +1658,7 @@ emit_inet_base(struct compiler *c)
 
 	emit_jump(t, "forward", "quarantine");
 	emit_established(t, "forward");
+	emit_nd6(t, "forward");
 	emit_jump(t, "forward", "identity");
 	emit_jump(t, "forward", "pending");
 	emit_dispatch(t, "forward", POL_EGRESS);
@@ -1589,12 +1666,14 @@ emit_inet_base(struct compiler *c)
 
 	emit_jump(t, "input", "quarantine");
 	emit_established(t, "input");
+	emit_nd6(t, "input");
 	emit_jump(t, "input", "identity");
 	emit_jump(t, "input", "pending");
 	emit_dispatch(t, "input", POL_EGRESS);
 
 	emit_jump(t, "output", "quarantine");
 	emit_established(t, "output");
+	emit_nd6(t, "output");
 	emit_dispatch(t, "output", POL_INGRESS);
 }
 

@@ -27,7 +27,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 
-GROUP=102
+GROUP=117
 BULKHEADD=${BULKHEADD:-$B/bulkheadd}
 NET=bhdp-net
 NS=bhdp-world
@@ -387,8 +387,9 @@ logged "spoofed IP source from spoof's veth" \
 sx ip route del $SRV/32
 sx ip addr del $SUB4.20/32 dev eth0
 # A foreign MAC with the container's own address.
-sneigh $FREE "$FREEMAC"
+# (a new MAC flushes the neighbour table, static entries too)
 sx ip link set eth0 address 02:42:0a:d5:4d:ee
+sneigh $FREE "$FREEMAC"
 denied "spoof with a foreign MAC -> free:7000" "$(reply spoof $FREE 7000)"
 logged "spoofed MAC from spoof's veth" \
 	".src == \"$SPOOF\" and .dport == 7000 and (.prefix | startswith(\"bh|S|\"))"
