@@ -1733,6 +1733,8 @@ guard_add_port(struct compiler *c, const struct endpoint *ep)
 		off = key_put(e->key, 0, ifn, IF_NAMESIZE);
 		off = key_put(e->key, off, ep->mac, 6);
 		key_put(e->key, off, &ep->ip6, 16);
+		memcpy(ir_elem_add(ir_set_find(c->br, "port_nd6"))->key, e->key,
+		    sizeof(e->key));
 	}
 }
 
@@ -1800,6 +1802,88 @@ emit_guard_rule(struct compiler *c, const char *what)
 	rule_done(r, &t);
 }
 
+/* Matches an ICMPv6 message of type type (bridge family). */
+static void
+e_icmp6_type(struct ir_rule *r, struct strbuf *t, uint8_t type)
+{
+	e_ethertype(r, t, ETH_P_IPV6_BE, "ip6");
+	e_meta(r, NFT_META_L4PROTO, REG0);
+	e_cmp_u8(r, REG0, IPPROTO_ICMPV6);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
+	e_cmp_u8(r, REG0, type);
+	strbuf_addf(t, "meta l4proto icmpv6 icmpv6 type %u ", type);
+}
+
+/*
+ * The neighbour-advertisement match: an NA whose target is not link-local
+ * and is not the port's own address (veth . MAC . target).
+ */
+static void
+e_na_foreign_target(struct ir_rule *r, struct strbuf *t)
+{
+	uint8_t		fe80[2] = { 0xfe, 0x80 }, m[2] = { 0xff, 0xc0 };
+	struct ir_expr	*e;
+
+	e_icmp6_type(r, t, 136);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 2, REG0);
+	e = ir_expr_add(r, IR_BITWISE);
+	e->u.bitwise.sreg = e->u.bitwise.dreg = REG0;
+	e->u.bitwise.len = 2;
+	memcpy(e->u.bitwise.mask, m, 2);
+	e_cmp(r, NFT_CMP_NEQ, REG0, fe80, 2);
+	e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6, NFT_PAYLOAD_TRANSPORT_HEADER,
+	    8, 16);
+	e_lookup(r, "port_nd6", REG0, 1);
+	/* nft 1.0.6 has no name for the target: the raw payload. */
+	strbuf_addstr(t, "@th,64,16 & 0xffc0 != 0xfe80 iifname . ether saddr "
+	    ". @th,64,128 != @port_nd6 ");
+}
+
+/*
+ * IPv6 neighbour discovery spoofing, the counterpart of the ARP check: a
+ * container may advertise only its own addresses (an NA for another
+ * container's address would redirect its traffic), and it is no router
+ * (router advertisements and redirects would reroute its neighbours).
+ * Each is logged (rate-limited) and dropped in a rule of its own.
+ */
+static void
+emit_guard_nd6(struct compiler *c)
+{
+	static const struct { uint8_t type; const char *name; } what[] = {
+		{ 136, "nd-spoof" }, { 134, "router-advert" },
+		{ 137, "nd-redirect" },
+	};
+	char	prefix[IR_PREFIXMAX];
+	size_t	i;
+	int	j;
+
+	for (i = 0; i < ARRAY_SIZE(what); i++) {
+		snprintf(prefix, sizeof(prefix), "bh|S|E|*|%s", what[i].name);
+		for (j = 0; j < 2; j++) {
+			struct strbuf	 t;
+			struct ir_rule	*r = rule_new(c->br, "guard", &t);
+
+			if (what[i].type == 136)
+				e_na_foreign_target(r, &t);
+			else
+				e_icmp6_type(r, &t, what[i].type);
+			if (j == 0) {
+				e_limit_log(c, r, prefix);
+				strbuf_addf(&t, "limit rate %u/second burst %u "
+				    "packets log group %u prefix \"%s\"",
+				    c->opts->log_rate, c->opts->log_burst,
+				    c->opts->nflog_group, prefix);
+			} else {
+				e_counter(r);
+				r->comment = xstrdup(prefix);
+				e_verdict(r, NF_DROP, NULL);
+				strbuf_addstr(&t, "counter drop");
+			}
+			rule_done(r, &t);
+		}
+	}
+}
+
 /*
  * IPv6 link-local and unspecified sources (neighbour discovery, DAD) carry
  * no identity: they pass when the MAC is the port's, without our mark.
@@ -1863,6 +1947,7 @@ emit_bridge(struct compiler *c)
 	struct strbuf	 t;
 	struct ir_rule	*r;
 	struct ir_table	*br = c->br;
+	struct ir_set	*s;
 	char		 prefix[IR_PREFIXMAX];
 
 	set_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
@@ -1872,6 +1957,13 @@ emit_bridge(struct compiler *c)
 	    IR_TYPE_IPV4), l_ip4, 3);
 	concat_set(br, "port_ip6", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
 	    IR_TYPE_IPV6), l_ip6, 3);
+	/* The same keys, looked up by the target of a neighbour advertisement. */
+	s = concat_set(br, "port_nd6", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
+	    IR_TYPE_IPV6), l_ip6, 3);
+	strlcpy_bh(s->typeof_expr, "iifname . ether saddr . @th,64,128",
+	    sizeof(s->typeof_expr));
+	s->plan_key_type = CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
+	    IR_TYPE_INTEGER);
 	set_new(br, "quarantine", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
 	base_chain(br, "prerouting", NF_BR_PRE_ROUTING, COMPILE_PRIO_BRIDGE);
 	base_chain(br, "forward", NF_BR_FORWARD, COMPILE_PRIO_BRIDGE);
@@ -1905,6 +1997,7 @@ emit_bridge(struct compiler *c)
 
 	emit_guard_rule(c, "arp");
 	emit_guard_rule(c, "ip");
+	emit_guard_nd6(c);
 	emit_guard_rule(c, "ip6");
 	emit_guard_ll6(c);
 	snprintf(prefix, sizeof(prefix), "bh|S|E|*|port-guard");

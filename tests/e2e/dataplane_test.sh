@@ -406,6 +406,60 @@ got=$(docker exec free ip neigh show $SRV | awk '{for (i = 1; i < NF; i++) if ($
 	fail "ARP spoof: free maps $SRV to '$got' (srv is $SRVMAC, spoof $SPOOFMAC)"
 logged "ARP spoof" ".ethertype == 2054 and (.prefix | startswith(\"bh|S|\")) and .physindev != null"
 
+# IPv6 neighbour discovery: spoof advertises srv's address as its own
+# (an unsolicited NA with override, from its own global address, which the
+# address check alone lets through), then sends a router advertisement
+# from its link-local address.  free must keep srv's MAC and get no route
+# or address from spoof.  (Both succeed on this kernel without bulkhead.)
+cat >"$W/nd.py" <<'PY'
+# nd.py KIND SRC TARGET MAC: an unsolicited neighbour advertisement (na:
+# TARGET is at MAC, override) or a router advertisement (ra: default router,
+# prefix 2001:db8:bad::/64) to all nodes on eth0, hop limit 255.
+import socket, struct, sys
+kind, src, target, mac = sys.argv[1:5]
+ifi = socket.if_nametoindex("eth0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifi)
+s.bind((src, 0, 0, ifi if src.startswith("fe80") else 0))
+hw = bytes.fromhex(mac.replace(":", ""))
+if kind == "na":
+    msg = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + \
+        socket.inet_pton(socket.AF_INET6, target) + struct.pack("!BB", 2, 1) + hw
+else:
+    msg = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + \
+        struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 3600, 1800, 0) + \
+        socket.inet_pton(socket.AF_INET6, "2001:db8:bad::") + \
+        struct.pack("!BB", 1, 1) + hw
+for _ in range(2):
+    s.sendto(msg, ("ff02::1", 0, 0, ifi))
+PY
+neigh6() { docker exec free ip -6 neigh show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}'; }
+docker exec free ping6 -c 1 -W 1 $SRV6 >/dev/null 2>&1	# free learns srv's MAC
+if [ "$(neigh6 $SRV6)" != "$SRVMAC" ]; then
+	fail "ND spoof: free did not resolve $SRV6 first (got '$(neigh6 $SRV6)')"
+else
+	nsenter -t "$(pid_of spoof)" -n python3 "$W/nd.py" na $SUB6:80 $SRV6 "$SPOOFMAC" 2>"$W/nd.err" ||
+		fail "ND spoof: could not send: $(cat "$W/nd.err")"
+	sleep 0.5
+	got=$(neigh6 $SRV6)
+	[ "$got" = "$SRVMAC" ] && pass "ND spoof: free still maps $SRV6 to srv's MAC" ||
+		fail "ND spoof: free maps $SRV6 to '$got' (srv is $SRVMAC, spoof $SPOOFMAC)"
+fi
+logged "ND spoof (neighbour advertisement for srv's address)" \
+	".src == \"$SUB6:80\" and .prefix == \"bh|S|E|*|nd-spoof\""
+SPOOFLL=$(docker exec spoof ip -6 addr show dev eth0 scope link | awk '/inet6/ {print $2}' | cut -d/ -f1)
+nsenter -t "$(pid_of spoof)" -n python3 "$W/nd.py" ra "$SPOOFLL" - "$SPOOFMAC" 2>"$W/nd.err" ||
+	fail "RA: could not send: $(cat "$W/nd.err")"
+sleep 0.5
+if docker exec free ip -6 route | grep -q "$SPOOFLL\|2001:db8:bad"; then
+	fail "RA: free took a route from spoof: $(docker exec free ip -6 route | grep "$SPOOFLL\|2001:db8:bad")"
+else
+	pass "RA: free took no route or prefix from spoof's router advertisement"
+fi
+logged "router advertisement from a container" ".prefix == \"bh|S|E|*|router-advert\""
+check "nft lists the whole ruleset with our tables in it" nft list ruleset
+
 # Every container was classified all along: neighbour discovery (DAD from
 # ::, after the MAC change above) is not mistaken for an unknown container.
 captured '.prefix | startswith("bh|P|")' &&
