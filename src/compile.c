@@ -737,7 +737,7 @@ key_nets(struct strbuf *k, const struct cidr *v, size_t n, int fam)
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		if ((v[i].family == AF_INET) != (fam == 4))
+		if (fam && (v[i].family == AF_INET) != (fam == 4))
 			continue;
 		inet_ntop(v[i].family, &v[i].addr, buf, sizeof(buf));
 		strbuf_addf(k, "%s/%d,", buf, v[i].prefix);
@@ -807,7 +807,9 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 				if (use_sel && p->ns_selector)
 					strbuf_addf(&k, "ns=%s|",
 					    selector_text(p->ns_selector));
-				key_nets(&k, p->nets, p->nnets, fam ? 6 : 4);
+				/* All of them: nets of the other family still
+				 * exclude this one's addresses. */
+				key_nets(&k, p->nets, p->nnets, 0);
 				if (set_intern(c, &k, rs->addr[s][fam])) {
 					set = set_new(c->in, rs->addr[s][fam],
 					    type, len, NFT_SET_INTERVAL);
