@@ -321,14 +321,15 @@ struct probe {
 	int	proto;
 	int	dport;		/* tcp/udp; -1 */
 	int	icmp_type;	/* -1 */
+	int	sport;		/* tcp/udp */
 };
 
 static const struct probe probes[] = {
-	{ IPPROTO_TCP, 80, -1 }, { IPPROTO_TCP, 443, -1 },
-	{ IPPROTO_TCP, 5000, -1 }, { IPPROTO_TCP, 9005, -1 },
-	{ IPPROTO_UDP, 53, -1 }, { IPPROTO_UDP, 5000, -1 },
-	{ IPPROTO_ICMP, -1, 8 }, { IPPROTO_ICMP, -1, 13 },
-	{ IPPROTO_ICMPV6, -1, 128 }, { 47, -1, -1 },
+	{ IPPROTO_TCP, 80, -1, SPORT }, { IPPROTO_TCP, 443, -1, SPORT },
+	{ IPPROTO_TCP, 5000, -1, 80 }, { IPPROTO_TCP, 9005, -1, SPORT },
+	{ IPPROTO_UDP, 53, -1, SPORT }, { IPPROTO_UDP, 5000, -1, 53 },
+	{ IPPROTO_ICMP, -1, 8, 0 }, { IPPROTO_ICMP, -1, 13, 0 },
+	{ IPPROTO_ICMPV6, -1, 128, 0 }, { 47, -1, -1, 0 },
 };
 
 /* Builds the packet of a new connection src -> dst and the hook it meets. */
@@ -346,8 +347,8 @@ pkt_build(struct pkt *p, const struct ep *src, const struct ep *dst,
 	ep_addr(dst, fam, a);
 	memcpy(p->nh + (fam == 4 ? 16 : 24), a, fam == 4 ? 4 : 16);
 	if (pr->dport >= 0) {
-		p->th[0] = SPORT >> 8;
-		p->th[1] = SPORT & 0xff;
+		p->th[0] = (uint8_t)(pr->sport >> 8);
+		p->th[1] = (uint8_t)pr->sport;
 		p->th[2] = (uint8_t)(pr->dport >> 8);
 		p->th[3] = (uint8_t)pr->dport;
 	} else if (pr->icmp_type >= 0)
@@ -451,7 +452,7 @@ agree(const struct policy_set *ps, const struct inventory *inv,
 			f.protocol = pr->proto;
 			f.ip_version = fam;
 			if (pr->dport >= 0) {
-				f.sport = SPORT;
+				f.sport = pr->sport;
 				f.dport = pr->dport;
 			}
 			f.icmp_type = pr->icmp_type;
