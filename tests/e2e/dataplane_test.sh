@@ -300,6 +300,16 @@ grep -q tok-web-5000 "$W/udp5000" 2>/dev/null && fail "denied: UDP web -> srv:50
 	pass "denied: UDP web -> srv:5000"
 logged "UDP web -> srv:5000" ".proto == \"udp\" and .src == \"$SUB4.30\" and .dport == 5000"
 
+# A flood of denied datagrams with logging on: the log is rate-limited in a
+# rule of its own, so every datagram is still dropped.
+seq -w 1 1000 | nsenter -t "$CLIPID" -n socat -b5 -u STDIN UDP4-SENDTO:$SRV:5001
+sleep 1
+nrecv=$(grep -c . "$W/udp5001" 2>/dev/null); nrecv=${nrecv:-0}
+nlog=$(jq -c "select(.src == \"$SUB4.20\" and .dport == 5001)" "$W/capture.json" | wc -l)
+[ "$nrecv" -eq 0 ] && [ "$nlog" -ge 10 ] && [ "$nlog" -lt 200 ] &&
+	pass "flood: 1000 denied datagrams, 0 received, $nlog logged (rate-limited)" ||
+	fail "flood: $nrecv of 1000 denied datagrams received, $nlog logged"
+
 # ---- ICMP by type, protocol number ----
 ping_ok() { docker exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 ping_ok cli $SRV && pass "allowed: ping cli -> srv (icmp type 8)" ||
@@ -361,6 +371,20 @@ logged "world -> pub:81" ".src == \"$WORLD\" and .dst == \"$PUB\" and .dport == 
 allowed "host -> 127.0.0.1:18080 (docker-proxy, entity host)" "$(host_reply 127.0.0.1 18080)" 80-ok
 denied "host -> 127.0.0.1:18081" "$(host_reply 127.0.0.1 18081)"
 denied "cli -> pub:80 (a container is neither host nor world)" "$(reply cli $PUB 80)"
+
+# ---- restarts: new veth, new address ----
+# web restarts (new veth); cli comes back on a new address.  Both stay
+# classified and the rules follow them.
+docker restart -t 0 web >/dev/null
+docker network disconnect "$NET" cli >/dev/null &&
+	docker network connect --ip $SUB4.21 --ip6 $SUB6:21 "$NET" cli >/dev/null ||
+	fail "cannot move cli to $SUB4.21"
+moved() { "$B/bulkhead" -s "$SOCK" -o json status | jq -e ".in_sync and ([.containers[] | select(.name == \"cli\") | .endpoints[] | select(.ipv4 == \"$SUB4.21\" and .veth != \"\")] | length == 1) and ([.containers[] | select(.name == \"web\") | .endpoints[0].veth != \"\"] | all)"; }
+wait_for 10 moved || fail "daemon did not follow the restarts: $("$B/bulkhead" -s "$SOCK" -o json status | jq -c '.containers[] | select(.name == "cli" or .name == "web") | [.name, .endpoints]')"
+allowed "restart: cli on its new address $SUB4.21 -> srv:8001" "$(reply cli $SRV 8001)" 8001-ok
+allowed "restart: IPv6 cli on its new address -> [srv]:6000" "$(reply cli $SRV6 6000)" 6000-ok
+denied "restart: web (new veth) -> srv:8001" "$(reply web $SRV 8001)"
+allowed "restart: web (new veth) -> srv:8002" "$(reply web $SRV 8002)" 8002-ok
 
 # ---- audit mode ----
 allowed "audit: web -> aud:80 would be denied and passes" "$(reply web $AUD 80)" 80-ok
