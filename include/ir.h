@@ -28,6 +28,7 @@ struct strbuf;
 /* nft's datatype ids, so that `nft list` prints our sets readably. */
 enum ir_type {
 	IR_TYPE_VERDICT = 1,
+	IR_TYPE_INTEGER = 4,
 	IR_TYPE_MARK = 19,
 	IR_TYPE_IPV4 = 7,
 	IR_TYPE_IPV6 = 8,
@@ -115,6 +116,13 @@ struct ir_set {
 	uint32_t	 key_len;	/* bytes, padded per field */
 	uint8_t		 nfields;	/* >1 for a concatenation */
 	uint8_t		 field_len[16];	/* unpadded length of each field */
+	/*
+	 * For `plan` only, when the key has a field nft's type names cannot
+	 * spell (a raw payload): printed as "typeof <typeof_expr>", elements
+	 * printed by plan_key_type.  The kernel gets key_type as always.
+	 */
+	char		 typeof_expr[96];
+	uint32_t	 plan_key_type;
 	uint32_t	 data_type;	/* maps only */
 	uint32_t	 data_len;
 	struct ir_elem	*elems;

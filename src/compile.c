@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "evaluate.h"
 #include "inventory.h"
 #include "ir.h"
 #include "policy.h"
@@ -403,9 +404,31 @@ ep_addr(const struct endpoint *ep, int fam)
 static int
 peer_has_addr(const struct peer *p, enum side s, enum side remote)
 {
-	if (s == remote && p->selector)
+	if (s == remote && (p->selector || p->ns_selector))
 		return 1;
 	return p->nnets > 0;
+}
+
+/*
+ * Does container ct meet a peer's label criteria: its selector over the
+ * container's labels and its namespaceSelector over the labels of the
+ * container's namespace (as the evaluator decides them)?
+ */
+static int
+peer_labels_match(const struct compiler *c, const struct peer *p,
+    const struct container *ct)
+{
+	struct labelset	nsl;
+	int		ok;
+
+	if (p->selector && !selector_match(p->selector, &ct->labels))
+		return 0;
+	if (p->ns_selector == NULL)
+		return 1;
+	evaluate_ns_labels(c->ps, evaluate_namespace(&ct->labels), &nsl);
+	ok = selector_match(p->ns_selector, &nsl);
+	labelset_release(&nsl);
+	return ok;
 }
 
 static int
@@ -567,8 +590,9 @@ index_free(struct compiler *c)
 
 /*
  * The addresses a peer stands for, in family fam: the containers its
- * selector matches (only for the remote side, and within nets when both
- * are given: the criteria of a peer are ANDed), else its nets.
+ * selector and namespaceSelector match (only for the remote side, and
+ * within nets when both are given: the criteria of a peer are ANDed),
+ * else its nets.
  */
 static void
 fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
@@ -578,12 +602,15 @@ fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
 	size_t			 n = 0, i, k, ncand, len = fam == 4 ? 4 : 16;
 	const struct container	*ct;
 
-	if (use_selector && p->selector) {
-		size_t *cand = candidates(c, p->selector, &ncand);
+	if (use_selector && (p->selector || p->ns_selector)) {
+		size_t *cand = NULL;
 
+		ncand = c->nct;
+		if (p->selector)
+			cand = candidates(c, p->selector, &ncand);
 		for (k = 0; k < ncand; k++) {
 			ct = c->ctv[cand ? cand[k] : k];
-			if (!selector_match(p->selector, &ct->labels))
+			if (!peer_labels_match(c, p, ct))
 				continue;
 			for (i = 0; i < ct->neps; i++) {
 				const void *a = ep_addr(&ct->eps[i], fam);
@@ -710,7 +737,7 @@ key_nets(struct strbuf *k, const struct cidr *v, size_t n, int fam)
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		if ((v[i].family == AF_INET) != (fam == 4))
+		if (fam && (v[i].family == AF_INET) != (fam == 4))
 			continue;
 		inet_ntop(v[i].family, &v[i].addr, buf, sizeof(buf));
 		strbuf_addf(k, "%s/%d,", buf, v[i].prefix);
@@ -780,7 +807,9 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 				if (use_sel && p->ns_selector)
 					strbuf_addf(&k, "ns=%s|",
 					    selector_text(p->ns_selector));
-				key_nets(&k, p->nets, p->nnets, fam ? 6 : 4);
+				/* All of them: nets of the other family still
+				 * exclude this one's addresses. */
+				key_nets(&k, p->nets, p->nnets, 0);
 				if (set_intern(c, &k, rs->addr[s][fam])) {
 					set = set_new(c->in, rs->addr[s][fam],
 					    type, len, NFT_SET_INTERVAL);
@@ -831,16 +860,22 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 
 /*
  * Does a rule's local side (the selected container's own side) admit
- * container ct?  The local selector is decided here, at compile time.
+ * container ct?  Its label criteria (selector, namespaceSelector) and its
+ * entity are decided here, at compile time: a container is neither the
+ * host nor the world, so a local entity host or world never matches, as
+ * in the evaluator.  Its nets and ports are matched in the kernel.
  */
 static int
-rule_local_admits(const struct rule *r, int dir, const struct container *ct)
+rule_local_admits(const struct compiler *c, const struct rule *r, int dir,
+    const struct container *ct)
 {
 	const struct peer *local = dir == POL_INGRESS ?
 	    &r->destination : &r->source;
 
-	return local->selector == NULL ||
-	    selector_match(local->selector, &ct->labels);
+	if (local->entity == POL_ENTITY_HOST ||
+	    local->entity == POL_ENTITY_WORLD)
+		return 0;
+	return peer_labels_match(c, local, ct);
 }
 
 static const struct peer *
@@ -917,6 +952,13 @@ emit_entity(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
 	    fam == 4 ? "addrs4" : "addrs6");
 }
 
+/* The nft keyword of a rule's ICMP match: icmp or icmpv6. */
+static const char *
+icmp_word(const struct rule *r)
+{
+	return r->protocol == IPPROTO_ICMPV6 ? "icmpv6" : "icmp";
+}
+
 /* Emits the match part of rule r for family fam (0: family-agnostic). */
 static void
 emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
@@ -959,12 +1001,12 @@ emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
 	if (r->icmp.type >= 0) {
 		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
 		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.type);
-		strbuf_addf(t, "icmp type %d ", r->icmp.type);
+		strbuf_addf(t, "%s type %d ", icmp_word(r), r->icmp.type);
 	}
 	if (r->icmp.code >= 0) {
 		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 1, 1, REG0);
 		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.code);
-		strbuf_addf(t, "icmp code %d ", r->icmp.code);
+		strbuf_addf(t, "%s code %d ", icmp_word(r), r->icmp.code);
 	}
 }
 
@@ -1118,7 +1160,7 @@ emit_policy_rules(struct compiler *c, const char *chain, size_t pi, int dir,
 	for (ri = 0; ri < p->nrules[dir]; ri++) {
 		const struct rule *r = &p->rules[dir][ri];
 
-		if (!rule_local_admits(r, dir, ct))
+		if (!rule_local_admits(c, r, dir, ct))
 			continue;
 		emit_rule(c, chain, p, r, &c->sets[dir][c->setbase[dir][pi] + ri],
 		    dir, (int)ri, audit);
@@ -1168,8 +1210,8 @@ class_key(struct compiler *c, size_t ord, int dir, struct strbuf *key)
 
 		strbuf_addf(key, "%zu%c", pi, p->mode == POL_AUDIT ? 'a' : 'e');
 		for (ri = 0; ri < p->nrules[dir]; ri++)
-			strbuf_addstr(key, rule_local_admits(&p->rules[dir][ri],
-			    dir, ct) ? "1" : "0");
+			strbuf_addstr(key, rule_local_admits(c,
+			    &p->rules[dir][ri], dir, ct) ? "1" : "0");
 		strbuf_addstr(key, ";");
 	}
 }
@@ -1320,6 +1362,15 @@ e_not_ll6(struct ir_rule *r, struct strbuf *t, enum side s)
 	strbuf_addf(t, "%s != fe80::/10 ", addr_text(6, s));
 }
 
+/* An IPv6 source that is not the unspecified address (DAD, MLD at start). */
+static void
+e_not_unspec6(struct ir_rule *r, struct strbuf *t)
+{
+	e_addr(r, 6, SIDE_SRC);
+	e_cmp(r, NFT_CMP_NEQ, REG0, &in6addr_any, 16);
+	strbuf_addstr(t, "ip6 saddr != :: ");
+}
+
 /*
  * A container bulkheadd has not classified yet (its veth shows up before
  * Docker's start event, or its veth is not found) is held back both ways
@@ -1360,6 +1411,8 @@ emit_pending(struct compiler *c)
 				}
 				if (fam == 6)
 					e_not_ll6(r, &t, s);
+				if (fam == 6 && s == SIDE_SRC)
+					e_not_unspec6(r, &t);
 				e_addr(r, fam, s);
 				e_lookup(r, set, REG0, 1);
 				strbuf_addf(&t, "%s != @%s ", addr_text(fam, s), set);
@@ -1413,6 +1466,31 @@ emit_established(struct ir_table *t, const char *chain)
 	e_cmp(r, NFT_CMP_NEQ, REG0, &zero, 4);
 	e_verdict(r, NF_ACCEPT, NULL);
 	strbuf_addstr(&txt, "ct state established,related accept");
+	rule_done(r, &txt);
+}
+
+/*
+ * IPv6 neighbour discovery (router and neighbour solicitations and
+ * advertisements, ICMPv6 types 133-136) is the link's plumbing, as ARP is
+ * for IPv4 (which the inet family never sees): it passes whatever the
+ * policies say, or a container whose egress is restricted could not
+ * resolve its peers, nor answer the probes of those it talks to.  The
+ * port guard has already checked the sender's MAC and address.
+ */
+static void
+emit_nd6(struct ir_table *t, const char *chain)
+{
+	struct strbuf	 txt;
+	struct ir_rule	*r = rule_new(t, chain, &txt);
+	uint8_t		 lo = 133, hi = 136;
+
+	e_meta(r, NFT_META_L4PROTO, REG0);
+	e_cmp_u8(r, REG0, IPPROTO_ICMPV6);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
+	e_cmp(r, NFT_CMP_GTE, REG0, &lo, 1);
+	e_cmp(r, NFT_CMP_LTE, REG0, &hi, 1);
+	e_verdict(r, NF_ACCEPT, NULL);
+	strbuf_addstr(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 accept");
 	rule_done(r, &txt);
 }
 
@@ -1582,6 +1660,7 @@ emit_inet_base(struct compiler *c)
 
 	emit_jump(t, "forward", "quarantine");
 	emit_established(t, "forward");
+	emit_nd6(t, "forward");
 	emit_jump(t, "forward", "identity");
 	emit_jump(t, "forward", "pending");
 	emit_dispatch(t, "forward", POL_EGRESS);
@@ -1589,12 +1668,14 @@ emit_inet_base(struct compiler *c)
 
 	emit_jump(t, "input", "quarantine");
 	emit_established(t, "input");
+	emit_nd6(t, "input");
 	emit_jump(t, "input", "identity");
 	emit_jump(t, "input", "pending");
 	emit_dispatch(t, "input", POL_EGRESS);
 
 	emit_jump(t, "output", "quarantine");
 	emit_established(t, "output");
+	emit_nd6(t, "output");
 	emit_dispatch(t, "output", POL_INGRESS);
 }
 
@@ -1654,6 +1735,8 @@ guard_add_port(struct compiler *c, const struct endpoint *ep)
 		off = key_put(e->key, 0, ifn, IF_NAMESIZE);
 		off = key_put(e->key, off, ep->mac, 6);
 		key_put(e->key, off, &ep->ip6, 16);
+		memcpy(ir_elem_add(ir_set_find(c->br, "port_nd6"))->key, e->key,
+		    sizeof(e->key));
 	}
 }
 
@@ -1721,6 +1804,88 @@ emit_guard_rule(struct compiler *c, const char *what)
 	rule_done(r, &t);
 }
 
+/* Matches an ICMPv6 message of type type (bridge family). */
+static void
+e_icmp6_type(struct ir_rule *r, struct strbuf *t, uint8_t type)
+{
+	e_ethertype(r, t, ETH_P_IPV6_BE, "ip6");
+	e_meta(r, NFT_META_L4PROTO, REG0);
+	e_cmp_u8(r, REG0, IPPROTO_ICMPV6);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
+	e_cmp_u8(r, REG0, type);
+	strbuf_addf(t, "meta l4proto icmpv6 icmpv6 type %u ", type);
+}
+
+/*
+ * The neighbour-advertisement match: an NA whose target is not link-local
+ * and is not the port's own address (veth . MAC . target).
+ */
+static void
+e_na_foreign_target(struct ir_rule *r, struct strbuf *t)
+{
+	uint8_t		fe80[2] = { 0xfe, 0x80 }, m[2] = { 0xff, 0xc0 };
+	struct ir_expr	*e;
+
+	e_icmp6_type(r, t, 136);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 2, REG0);
+	e = ir_expr_add(r, IR_BITWISE);
+	e->u.bitwise.sreg = e->u.bitwise.dreg = REG0;
+	e->u.bitwise.len = 2;
+	memcpy(e->u.bitwise.mask, m, 2);
+	e_cmp(r, NFT_CMP_NEQ, REG0, fe80, 2);
+	e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6, NFT_PAYLOAD_TRANSPORT_HEADER,
+	    8, 16);
+	e_lookup(r, "port_nd6", REG0, 1);
+	/* nft 1.0.6 has no name for the target: the raw payload. */
+	strbuf_addstr(t, "@th,64,16 & 0xffc0 != 0xfe80 iifname . ether saddr "
+	    ". @th,64,128 != @port_nd6 ");
+}
+
+/*
+ * IPv6 neighbour discovery spoofing, the counterpart of the ARP check: a
+ * container may advertise only its own addresses (an NA for another
+ * container's address would redirect its traffic), and it is no router
+ * (router advertisements and redirects would reroute its neighbours).
+ * Each is logged (rate-limited) and dropped in a rule of its own.
+ */
+static void
+emit_guard_nd6(struct compiler *c)
+{
+	static const struct { uint8_t type; const char *name; } what[] = {
+		{ 136, "nd-spoof" }, { 134, "router-advert" },
+		{ 137, "nd-redirect" },
+	};
+	char	prefix[IR_PREFIXMAX];
+	size_t	i;
+	int	j;
+
+	for (i = 0; i < ARRAY_SIZE(what); i++) {
+		snprintf(prefix, sizeof(prefix), "bh|S|E|*|%s", what[i].name);
+		for (j = 0; j < 2; j++) {
+			struct strbuf	 t;
+			struct ir_rule	*r = rule_new(c->br, "guard", &t);
+
+			if (what[i].type == 136)
+				e_na_foreign_target(r, &t);
+			else
+				e_icmp6_type(r, &t, what[i].type);
+			if (j == 0) {
+				e_limit_log(c, r, prefix);
+				strbuf_addf(&t, "limit rate %u/second burst %u "
+				    "packets log group %u prefix \"%s\"",
+				    c->opts->log_rate, c->opts->log_burst,
+				    c->opts->nflog_group, prefix);
+			} else {
+				e_counter(r);
+				r->comment = xstrdup(prefix);
+				e_verdict(r, NF_DROP, NULL);
+				strbuf_addstr(&t, "counter drop");
+			}
+			rule_done(r, &t);
+		}
+	}
+}
+
 /*
  * IPv6 link-local and unspecified sources (neighbour discovery, DAD) carry
  * no identity: they pass when the MAC is the port's, without our mark.
@@ -1784,6 +1949,7 @@ emit_bridge(struct compiler *c)
 	struct strbuf	 t;
 	struct ir_rule	*r;
 	struct ir_table	*br = c->br;
+	struct ir_set	*s;
 	char		 prefix[IR_PREFIXMAX];
 
 	set_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
@@ -1793,6 +1959,13 @@ emit_bridge(struct compiler *c)
 	    IR_TYPE_IPV4), l_ip4, 3);
 	concat_set(br, "port_ip6", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
 	    IR_TYPE_IPV6), l_ip6, 3);
+	/* The same keys, looked up by the target of a neighbour advertisement. */
+	s = concat_set(br, "port_nd6", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
+	    IR_TYPE_IPV6), l_ip6, 3);
+	strlcpy_bh(s->typeof_expr, "iifname . ether saddr . @th,64,128",
+	    sizeof(s->typeof_expr));
+	s->plan_key_type = CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
+	    IR_TYPE_INTEGER);
 	set_new(br, "quarantine", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
 	base_chain(br, "prerouting", NF_BR_PRE_ROUTING, COMPILE_PRIO_BRIDGE);
 	base_chain(br, "forward", NF_BR_FORWARD, COMPILE_PRIO_BRIDGE);
@@ -1826,6 +1999,7 @@ emit_bridge(struct compiler *c)
 
 	emit_guard_rule(c, "arp");
 	emit_guard_rule(c, "ip");
+	emit_guard_nd6(c);
 	emit_guard_rule(c, "ip6");
 	emit_guard_ll6(c);
 	snprintf(prefix, sizeof(prefix), "bh|S|E|*|port-guard");

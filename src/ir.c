@@ -408,7 +408,8 @@ static void
 print_elem(struct strbuf *out, const struct ir_set *s, const struct ir_elem *e)
 {
 	uint32_t	f[16];
-	size_t		n = type_split(s->key_type, f, ARRAY_SIZE(f)), i, off = 0;
+	size_t		n = type_split(s->typeof_expr[0] ? s->plan_key_type :
+			    s->key_type, f, ARRAY_SIZE(f)), i, off = 0;
 	int		interval = (s->flags & NFT_SET_INTERVAL) != 0;
 
 	for (i = 0; i < n; i++) {
@@ -449,8 +450,13 @@ print_set(struct strbuf *out, const struct ir_set *s)
 	int	map = (s->flags & NFT_SET_MAP) != 0;
 	size_t	i;
 
-	strbuf_addf(out, "\t%s %s {\n\t\ttype ", map ? "map" : "set", s->name);
-	print_type(out, s->key_type);
+	strbuf_addf(out, "\t%s %s {\n\t\t", map ? "map" : "set", s->name);
+	if (s->typeof_expr[0])
+		strbuf_addf(out, "typeof %s", s->typeof_expr);
+	else {
+		strbuf_addstr(out, "type ");
+		print_type(out, s->key_type);
+	}
 	if (map) {
 		strbuf_addstr(out, " : ");
 		print_type(out, s->data_type == NFT_DATA_VERDICT ?

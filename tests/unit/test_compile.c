@@ -511,6 +511,172 @@ test_fail_open(void **state)
 	ir_ruleset_free(rs);
 }
 
+/* 1 when interval set s holds IPv4 address ip4. */
+static int
+set_has4(struct ir_set *s, const char *ip4)
+{
+	uint8_t	a[4];
+	size_t	i;
+
+	assert_int_equal(inet_pton(AF_INET, ip4, a), 1);
+	for (i = 0; s != NULL && i < s->nelems; i++) {
+		const uint8_t *hi = memcmp(s->elems[i].key_end, s->elems[i].key,
+		    4) < 0 ? s->elems[i].key : s->elems[i].key_end;
+
+		if (memcmp(a, s->elems[i].key, 4) >= 0 && memcmp(a, hi, 4) <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A remote namespaceSelector stands for the containers of the namespaces
+ * it matches (bulkhead.namespace, else the compose project, else
+ * "default"; declared labels plus kubernetes.io/metadata.name), never for
+ * everyone: before, a peer with only a namespaceSelector matched any
+ * source.
+ */
+static void
+test_namespace_selector_remote(void **state)
+{
+	const char *json =
+	    "[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":"
+	    "{\"name\":\"team-a\",\"labels\":{\"tier\":\"prod\"}}},"
+	    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"db\"},\"spec\":{\"selector\":"
+	    "\"app == 'db'\",\"ingress\":["
+	    "{\"action\":\"allow\",\"source\":{\"namespaceSelector\":"
+	    "\"tier == 'prod'\"}},"
+	    "{\"action\":\"allow\",\"source\":{\"selector\":\"app == 'api'\","
+	    "\"namespaceSelector\":\"kubernetes.io/metadata.name == 'default'\"}}]}}]";
+	struct policy_set	*ps = load(json);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs;
+	struct ir_table		*in;
+	struct ir_set		*s0, *s1;
+	char			*t;
+
+	(void)state;
+	inventory_init(&inv);
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "db", "app=db",
+	    "172.17.0.2", "v1"));
+	inventory_put(&inv, mkct("bbbbbbbbbbbb0000", "a1",
+	    "app=api,bulkhead.namespace=team-a", "172.17.0.10", "v2"));
+	inventory_put(&inv, mkct("cccccccccccc0000", "a2",
+	    "app=api,com.docker.compose.project=team-a", "172.17.0.20", "v3"));
+	/* bulkhead.namespace wins over the compose project. */
+	inventory_put(&inv, mkct("dddddddddddd0000", "a3",
+	    "app=api,bulkhead.namespace=other,com.docker.compose.project=team-a",
+	    "172.17.0.30", "v4"));
+	inventory_put(&inv, mkct("eeeeeeeeeeee0000", "a4", "app=api",
+	    "172.17.0.40", "v5"));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	in = table(rs, NFPROTO_INET);
+	s0 = ir_set_find(in, "p0_i0_saddr4");
+	s1 = ir_set_find(in, "p0_i1_saddr4");
+	assert_non_null(s0);
+	assert_non_null(s1);
+	assert_true(set_has4(s0, "172.17.0.10"));
+	assert_true(set_has4(s0, "172.17.0.20"));
+	assert_false(set_has4(s0, "172.17.0.30"));
+	assert_false(set_has4(s0, "172.17.0.40"));
+	assert_false(set_has4(s0, "172.17.0.2"));
+	/* selector AND namespace: api in default only. */
+	assert_true(set_has4(s1, "172.17.0.40"));
+	assert_false(set_has4(s1, "172.17.0.10"));
+	assert_false(set_has4(s1, "172.17.0.30"));
+	t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
+	assert_non_null(strstr(t, "ip saddr @p0_i0_saddr4 counter accept"));
+	free(t);
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
+/*
+ * The local side of a rule (destination for ingress): its entity host or
+ * world never matches a container, and its namespaceSelector is decided
+ * per container, so containers in different namespaces get different
+ * chains.
+ */
+static void
+test_local_entity_and_namespace(void **state)
+{
+	const char *json =
+	    "[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":"
+	    "{\"name\":\"team-a\",\"labels\":{\"tier\":\"prod\"}}},"
+	    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"db\"},\"spec\":{\"selector\":"
+	    "\"app == 'db'\",\"ingress\":["
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"entity\":\"host\",\"ports\":[81]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"entity\":\"world\",\"ports\":[82]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"entity\":\"any\",\"ports\":[83]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"namespaceSelector\":\"tier == 'prod'\",\"ports\":[84]}}]}}]";
+	struct policy_set	*ps = load(json);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs;
+	struct ir_table		*in;
+	char			*t;
+
+	(void)state;
+	inventory_init(&inv);
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "db1", "app=db",
+	    "172.17.0.2", "v1"));
+	inventory_put(&inv, mkct("bbbbbbbbbbbb0000", "db2",
+	    "app=db,bulkhead.namespace=team-a", "172.17.0.3", "v2"));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	in = table(rs, NFPROTO_INET);
+	assert_string_not_equal(chain_of(in, "in4", "172.17.0.2"),
+	    chain_of(in, "in4", "172.17.0.3"));
+	t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
+	assert_null(strstr(t, "@p0_i0_dport"));
+	assert_null(strstr(t, "@p0_i1_dport"));
+	assert_non_null(strstr(t, "@p0_i2_dport"));
+	assert_null(strstr(t, "@p0_i3_dport"));
+	free(t);
+	t = chain_text(in, chain_of(in, "in4", "172.17.0.3"));
+	assert_null(strstr(t, "@p0_i0_dport"));
+	assert_non_null(strstr(t, "@p0_i2_dport"));
+	assert_non_null(strstr(t, "@p0_i3_dport"));
+	free(t);
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
+/*
+ * IPv6 neighbour discovery passes in every base chain before the
+ * identity, pending and policy steps; a DAD probe from :: is not taken
+ * for an unclassified container.
+ */
+static void
+test_nd6_and_unspecified_source(void **state)
+{
+	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
+	const char	*base[] = { "forward", "input", "output" };
+	size_t		 i;
+	char		*t;
+
+	for (i = 0; i < 3; i++) {
+		t = chain_text(in, base[i]);
+		assert_non_null(strstr(t, "ct state established,related accept\n"
+		    "meta l4proto icmpv6 icmpv6 type 133-136 accept\n"));
+		free(t);
+	}
+	t = chain_text(in, "pending");
+	assert_non_null(strstr(t, "ip6 saddr != fe80::/10 ip6 saddr != :: "
+	    "ip6 saddr != @addrs6"));
+	free(t);
+}
+
 int
 main(void)
 {
@@ -528,6 +694,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_guard, setup, teardown),
 		cmocka_unit_test(test_unselected_without_veth_untouched),
 		cmocka_unit_test(test_audit_policy_runs_apart),
+		cmocka_unit_test(test_namespace_selector_remote),
+		cmocka_unit_test(test_local_entity_and_namespace),
+		cmocka_unit_test_setup_teardown(test_nd6_and_unspecified_source,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
