@@ -65,9 +65,15 @@ filter_is_name(const char *s)
 struct peer_match *
 peer_match_parse(const char *arg, char *err, size_t errlen)
 {
-	struct peer_match	*m = xcalloc(1, sizeof(*m));
+	struct peer_match	*m;
 	char			 serr[256];
 	size_t			 pos = 0;
+
+	if (*arg == '\0') {
+		snprintf(err, errlen, "empty container name or selector");
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
 
 	if (inet_pton(AF_INET, arg, m->addr) == 1) {
 		m->family = AF_INET;
