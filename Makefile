@@ -28,7 +28,8 @@ DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 CLI	 = tools/bulkhead.c
 # Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
 CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c
-CAPTURE	 = $(CAPTURE_PURE) src/selector.c src/control_proto.c tools/capture.c
+CAPTURE	 = $(CAPTURE_PURE) src/selector.c src/control_proto.c tools/statusfetch.c \
+	   tools/capture.c
 
 LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl libmicrohttpd) -pthread
 LIBS_CLI	= $(shell pkg-config --libs jansson)

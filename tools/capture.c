@@ -43,6 +43,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <poll.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -59,8 +61,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "filter.h"
+#include "identity.h"
 #include "log.h"
 #include "nflog.h"
+#include "statusfetch.h"
 #include "util.h"
 
 #ifndef BULKHEAD_VERSION
@@ -75,13 +81,6 @@
 #define ETHERTYPE_IPV6		0x86dd
 #define ETHERTYPE_ARP		0x0806
 
-struct filter {
-	int		 proto;		/* -1: any */
-	int		 port;		/* -1: any */
-	const char	*policy;
-	char		 verdict;	/* 0: any */
-};
-
 struct options {
 	uint16_t	 groups[MAX_GROUPS];
 	int		 ngroups;
@@ -93,6 +92,10 @@ struct options {
 	const char	*user;
 	int		 verbose;
 	struct filter	 filter;
+	const char	*socket;	/* bulkheadd's control socket */
+	int		 socket_set;	/* -s given */
+	int		 numeric;	/* -n: no names */
+	char		*bpf;		/* payload filter expression, or NULL */
 };
 
 struct capture {
@@ -105,6 +108,12 @@ struct capture {
 	unsigned long		 nshown;
 	unsigned int		 drops_seen;
 	int			 out_failed;
+	int			 done;		/* -c reached or output failed */
+	struct ident_cache	*ids;		/* NULL with -n */
+	struct statusfetch	*sf;
+	int			 names_warned;
+	struct bpf_program	 bpf;
+	int			 has_bpf;
 };
 
 /* One decoded record. */
@@ -115,6 +124,7 @@ struct event {
 	int			decoded;	/* pi holds the IP packet */
 	struct pkt_info		pi;
 	struct bh_prefix	bp;		/* verdict 0: not ours */
+	const struct peer	*src, *dst;	/* NULL: not known */
 };
 
 static const struct {
@@ -129,22 +139,28 @@ static const struct {
 	{ "ipv6-icmp", IPPROTO_ICMPV6 },
 };
 
-static pcap_t	*sig_pcap;
+static pcap_t			*sig_pcap;
+static volatile sig_atomic_t	 stopping;
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: bulkhead-capture [-g GROUP]... [-r FILE] [-w FILE] [-c N]\n"
-	    "                        [-o text|json] [filters] [options]\n"
-	    "Shows the packets bulkhead logs (denied, audited, spoofed), one line each.\n"
+	    "                        [-o text|json] [filters] [options] [EXPRESSION]\n"
+	    "Shows the packets bulkhead logs (denied, audited, spoofed), one line\n"
+	    "each, with the containers they come from and go to.\n"
 	    "  -g, --group N        NFLOG group to read; repeat for several (up to %d);\n"
 	    "                       default %d, the group bulkheadd logs to by default\n"
 	    "  -r, --read FILE      read a saved capture (pcap, link type NFLOG) instead\n"
+	    "                       (names only with -s: the daemon's current ones)\n"
 	    "  -w, --write FILE     also save the shown records to FILE (pcap, NFLOG),\n"
 	    "                       readable by tshark/Wireshark\n"
 	    "  -c, --count N        stop after N events\n"
 	    "  -o, --output FMT     text (default) or json: one object per line\n"
+	    "  -s, --control-socket PATH  bulkheadd's socket, for container names\n"
+	    "                       (default %s)\n"
+	    "  -n, --numeric        addresses only, do not ask bulkheadd\n"
 	    "  -B, --buffer-size KB kernel socket buffer for bursts, in KiB\n"
 	    "                       (default %d, 16 MiB)\n"
 	    "  -u, --user USER      after opening, run as USER (default nobody;\n"
@@ -152,34 +168,119 @@ usage(FILE *f)
 	    "  -v, --verbose        more messages on stderr\n"
 	    "  -h, --help, -V, --version\n"
 	    "filters (all must match):\n"
+	    "      --from PEER      source: a container name, id prefix (12+), host,\n"
+	    "                       world, an address, or a label selector such as\n"
+	    "                       \"app == 'web'\" (the policy language)\n"
+	    "      --to PEER        destination, the same way\n"
 	    "      --proto P        tcp, udp, sctp, icmp, icmpv6, ... or a number\n"
 	    "      --port N         source or destination port N\n"
 	    "      --policy NAME    events attributed to policy NAME\n"
 	    "      --verdict V      denied, audit, log, spoofed or pending\n"
-	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO [FLAGS] policy NAME DIR\n"
-	    "      rule N|default in DEV out DEV   (VERDICT is the quoted raw\n"
-	    "      prefix when it is not bulkhead's; DEV is the bridge port)\n"
-	    "json fields: event time group verdict direction policy rule prefix\n"
-	    "      family ethertype proto src sport dst dport src_name dst_name\n"
-	    "      icmp_type icmp_code tcp_flags fragment indev outdev physindev\n"
-	    "      physoutdev mark uid gid len   (null when unknown; an object\n"
-	    "      {\"event\":\"loss\",\"time\",\"overruns\"} reports kernel drops)\n"
+	    "      EXPRESSION       a pcap filter on the IP packet (\"tcp[13] & 2 != 0\")\n"
+	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO POLICY/RULE DIR [FLAGS]\n"
+	    "      in DEV out DEV.  SRC and DST are container names, host/ADDR,\n"
+	    "      world/ADDR, or ADDR without bulkheadd; RULE is the rule index or\n"
+	    "      default; VERDICT is the quoted raw prefix when not bulkhead's\n"
+	    "json: one object per line, fields documented in docs/capture.md\n"
 	    "On exit (end of file, -c, SIGINT, SIGTERM) the records received,\n"
 	    "dropped by the kernel and malformed are printed on stderr.\n",
-	    MAX_GROUPS, DEFAULT_GROUP, DEFAULT_BUFFER_KB);
+	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH, DEFAULT_BUFFER_KB);
 }
 
-/* ---- names: the enrichment seam ---- */
+/* ---- names: who is behind the addresses ---- */
 
-/*
- * The name of the container (or "host", "world") behind an address.
- * bulkheadd will answer this over its control socket; until then there
- * is no source of names and every address stays unnamed.
- */
-static const char *
-peer_name(int family, const void *addr)
+static int64_t
+tv_ms(const struct timeval *tv)
 {
-	return NULL;
+	return (int64_t)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timeval	tv;
+
+	gettimeofday(&tv, NULL);
+	return tv_ms(&tv);
+}
+
+/* The host's own addresses, for the "host" peer. */
+static void
+names_host(struct ident_cache *ids)
+{
+	struct ifaddrs	*ifa, *i;
+	struct in_addr	 v4[256];
+	struct in6_addr	 v6[256];
+	size_t		 n4 = 0, n6 = 0;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_debug("%s: getifaddrs: %s", __func__, strerror(errno));
+		return;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && n4 < ARRAY_SIZE(v4))
+			v4[n4++] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		if (i->ifa_addr->sa_family == AF_INET6 && n6 < ARRAY_SIZE(v6))
+			v6[n6++] = ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+	}
+	freeifaddrs(ifa);
+	ident_cache_set_host(ids, AF_INET, v4, n4);
+	ident_cache_set_host(ids, AF_INET6, v6, n6);
+}
+
+/* Asks bulkheadd for its containers; warns once when it cannot. */
+static void
+names_refresh(struct capture *cap)
+{
+	char	 err[256], *ans = NULL;
+	int64_t	 now = now_ms();
+
+	ident_cache_queried(cap->ids, now);
+	names_host(cap->ids);
+	if (cap->sf == NULL) {
+		snprintf(err, sizeof(err), "cannot start the status helper");
+		goto err;
+	}
+	if (statusfetch_get(cap->sf, &ans, err, sizeof(err)) == -1 ||
+	    ident_cache_load(cap->ids, ans, now, err, sizeof(err)) == -1)
+		goto err;
+	free(ans);
+	if (cap->names_warned == 1) {
+		log_info("container names from bulkheadd from now on");
+		cap->names_warned = 2;
+	}
+	log_debug("%s: %zu addresses known", __func__,
+	    ident_cache_size(cap->ids));
+	return;
+err:
+	free(ans);
+	if (!cap->names_warned) {
+		log_warnx("no container names (%s): showing addresses", err);
+		cap->names_warned = 1;
+	}
+}
+
+/* Names the event's peers, asking bulkheadd again (rate-limited) when
+ * an address is unknown: a container may have just started. */
+static void
+names_event(struct capture *cap, struct event *ev)
+{
+	int64_t		t = tv_ms(&ev->ts);
+	int		family = ev->pi.family;
+
+	if (cap->ids == NULL || !ev->decoded)
+		return;
+	ev->src = ident_cache_lookup(cap->ids, family, &ev->pi.src, t);
+	ev->dst = ident_cache_lookup(cap->ids, family, &ev->pi.dst, t);
+	if (!cap->live || ev->src == NULL ||
+	    (ev->src->kind != PEER_WORLD && ev->dst->kind != PEER_WORLD) ||
+	    !ident_cache_due(cap->ids, now_ms(), 1))
+		return;
+	names_refresh(cap);
+	ev->src = ident_cache_lookup(cap->ids, family, &ev->pi.src, t);
+	ev->dst = ident_cache_lookup(cap->ids, family, &ev->pi.dst, t);
 }
 
 /* ---- decoding ---- */
@@ -225,26 +326,27 @@ event_decode(struct event *ev, const struct pcap_pkthdr *h,
 	return 0;
 }
 
+/* The event's IP payload matches the BPF expression. */
 static int
-filter_set(const struct filter *f)
+bpf_match(const struct capture *cap, const struct event *ev)
 {
-	return f->proto >= 0 || f->port >= 0 || f->policy || f->verdict;
+	struct pcap_pkthdr	h;
+
+	if (!cap->has_bpf)
+		return 1;
+	if (!ev->decoded)
+		return 0;
+	memset(&h, 0, sizeof(h));
+	h.ts = ev->ts;
+	h.caplen = h.len = (bpf_u_int32)ev->rec.payload_len;
+	return pcap_offline_filter(&cap->bpf, &h, ev->rec.payload) != 0;
 }
 
 static int
-filter_match(const struct filter *f, const struct event *ev)
+event_match(const struct capture *cap, const struct event *ev)
 {
-	if (f->proto >= 0 && (!ev->decoded || ev->pi.proto != f->proto))
-		return 0;
-	if (f->port >= 0 && (!ev->decoded || !ev->pi.has_ports ||
-	    (ev->pi.sport != f->port && ev->pi.dport != f->port)))
-		return 0;
-	if (f->policy && (ev->bp.verdict == 0 ||
-	    strcmp(ev->bp.policy, f->policy) != 0))
-		return 0;
-	if (f->verdict && ev->bp.verdict != f->verdict)
-		return 0;
-	return 1;
+	return filter_match(&cap->opts->filter, ev->decoded ? &ev->pi : NULL,
+	    &ev->bp, ev->src, ev->dst) && bpf_match(cap, ev);
 }
 
 /* ---- words ---- */
@@ -388,29 +490,55 @@ text_sane(struct strbuf *sb, const char *s)
 	}
 }
 
+/*
+ * A container by its name, the host and the world by their word and the
+ * address (host/172.17.0.1), an unknown peer (no bulkheadd) by its
+ * address; then :port when there is one.
+ */
 static void
-text_endpoint(struct strbuf *sb, const struct pkt_info *pi, int src)
+text_endpoint(struct strbuf *sb, const struct pkt_info *pi,
+    const struct peer *p, int src)
 {
-	char		 a[INET6_ADDRSTRLEN];
-	const char	*name = peer_name(pi->family, src ? (const void *)&pi->src :
-			    (const void *)&pi->dst);
+	char	a[INET6_ADDRSTRLEN];
+	int	v6 = pi->family == AF_INET6;
 
 	addr_str(pi, src, a);
-	if (pi->has_ports && pi->family == AF_INET6)
-		strbuf_addf(sb, "[%s]:%u", a, src ? pi->sport : pi->dport);
-	else if (pi->has_ports)
-		strbuf_addf(sb, "%s:%u", a, src ? pi->sport : pi->dport);
-	else
-		strbuf_addstr(sb, a);
-	if (name)
-		strbuf_addf(sb, "(%s)", name);
+	if (p && p->kind == PEER_CONTAINER) {
+		text_sane(sb, p->name);
+		v6 = 0;
+	} else {
+		if (p)
+			strbuf_addf(sb, "%s/", p->name);
+		if (v6 && pi->has_ports)
+			strbuf_addf(sb, "[%s]", a);
+		else
+			strbuf_addstr(sb, a);
+	}
+	if (pi->has_ports)
+		strbuf_addf(sb, ":%u", src ? pi->sport : pi->dport);
+}
+
+static void
+text_flags(struct strbuf *sb, const struct pkt_info *pi)
+{
+	char	flags[9];
+
+	if (pi->proto == IPPROTO_TCP && pi->has_ports) {
+		tcp_flags_str(pi->tcp_flags, flags);
+		strbuf_addf(sb, " [%s]", flags);
+	}
+	if (pi->has_icmp)
+		strbuf_addf(sb, " type %u code %u", pi->icmp_type,
+		    pi->icmp_code);
+	if (pi->fragment)
+		strbuf_addstr(sb, " frag");
 }
 
 static void
 text_packet(struct strbuf *sb, const struct event *ev)
 {
 	const struct pkt_info	*pi = &ev->pi;
-	char			 num[8], flags[9];
+	char			 num[8];
 
 	if (!ev->decoded) {
 		if (ev->rec.hw_protocol == ETHERTYPE_ARP)
@@ -421,20 +549,26 @@ text_packet(struct strbuf *sb, const struct event *ev)
 		return;
 	}
 	strbuf_add(sb, " ", 1);
-	text_endpoint(sb, pi, 1);
+	text_endpoint(sb, pi, ev->src, 1);
 	strbuf_addstr(sb, " \u2192 ");
-	text_endpoint(sb, pi, 0);
+	text_endpoint(sb, pi, ev->dst, 0);
 	strbuf_addf(sb, " %s", proto_name(pi->proto, num, sizeof(num)));
-	if (pi->fragment)
-		strbuf_addstr(sb, " frag");
-	if (pi->has_icmp)
-		strbuf_addf(sb, " %u/%u", pi->icmp_type, pi->icmp_code);
-	if (pi->proto == IPPROTO_TCP && pi->has_ports) {
-		tcp_flags_str(pi->tcp_flags, flags);
-		strbuf_addf(sb, " [%s]", flags);
-	}
 }
 
+/* policy/rule direction: the rule's 0-based index, or "default". */
+static void
+text_policy(struct strbuf *sb, const struct bh_prefix *bp)
+{
+	strbuf_add(sb, " ", 1);
+	text_sane(sb, bp->policy);
+	if (bp->rule < 0)
+		strbuf_addstr(sb, "/default");
+	else
+		strbuf_addf(sb, "/%d", bp->rule);
+	strbuf_addf(sb, " %s", dir_word(bp->dir));
+}
+
+/* TIME VERDICT SRC → DST PROTO POLICY/RULE DIR [FLAGS] in DEV out DEV */
 static void
 text_event(struct strbuf *sb, const struct event *ev)
 {
@@ -453,15 +587,10 @@ text_event(struct strbuf *sb, const struct event *ev)
 		strbuf_addstr(sb, " -");
 	}
 	text_packet(sb, ev);
-	if (ev->bp.verdict) {
-		strbuf_addstr(sb, " policy ");
-		text_sane(sb, ev->bp.policy);
-		strbuf_addf(sb, " %s", dir_word(ev->bp.dir));
-		if (ev->bp.rule < 0)
-			strbuf_addstr(sb, " rule default");
-		else
-			strbuf_addf(sb, " rule %d", ev->bp.rule);
-	}
+	if (ev->bp.verdict)
+		text_policy(sb, &ev->bp);
+	if (ev->decoded)
+		text_flags(sb, &ev->pi);
 	/* The bridge port when there is one, else the interface. */
 	if ((in = ifname(ev->rec.physindev ? ev->rec.physindev :
 	    ev->rec.indev, idev)) != NULL)
@@ -481,14 +610,10 @@ json_key(struct strbuf *sb, const char *key)
 	strbuf_addf(sb, "\"%s\":", key);
 }
 
+/* s as a JSON string. */
 static void
-json_str(struct strbuf *sb, const char *key, const char *s)
+json_quote(struct strbuf *sb, const char *s)
 {
-	json_key(sb, key);
-	if (s == NULL) {
-		strbuf_addstr(sb, "null");
-		return;
-	}
 	strbuf_add(sb, "\"", 1);
 	for (; *s; s++) {
 		unsigned char	c = (unsigned char)*s;
@@ -501,6 +626,49 @@ json_str(struct strbuf *sb, const char *key, const char *s)
 			strbuf_add(sb, s, 1);
 	}
 	strbuf_add(sb, "\"", 1);
+}
+
+static void
+json_str(struct strbuf *sb, const char *key, const char *s)
+{
+	json_key(sb, key);
+	if (s == NULL)
+		strbuf_addstr(sb, "null");
+	else
+		json_quote(sb, s);
+}
+
+/* A peer's identity: <side>_kind, _id, _namespace, _service, _labels. */
+static void
+json_peer(struct strbuf *sb, const char *side, const struct peer *p)
+{
+	const struct peer	*c = p && p->kind == PEER_CONTAINER ? p : NULL;
+	char			 key[32];
+	size_t			 i;
+
+	snprintf(key, sizeof(key), "%s_kind", side);
+	json_str(sb, key, p ? peer_kind_word(p->kind) : NULL);
+	snprintf(key, sizeof(key), "%s_id", side);
+	json_str(sb, key, c ? c->id : NULL);
+	snprintf(key, sizeof(key), "%s_namespace", side);
+	json_str(sb, key, c ? c->project : NULL);
+	snprintf(key, sizeof(key), "%s_service", side);
+	json_str(sb, key, c ? c->service : NULL);
+	snprintf(key, sizeof(key), "%s_labels", side);
+	json_key(sb, key);
+	if (c == NULL) {
+		strbuf_addstr(sb, "null");
+		return;
+	}
+	strbuf_add(sb, "{", 1);
+	for (i = 0; i < c->labels.n; i++) {
+		if (i)
+			strbuf_add(sb, ",", 1);
+		json_quote(sb, c->labels.v[i].key);
+		strbuf_add(sb, ":", 1);
+		json_quote(sb, c->labels.v[i].value);
+	}
+	strbuf_add(sb, "}", 1);
 }
 
 static void
@@ -553,8 +721,8 @@ json_packet(struct strbuf *sb, const struct event *ev)
 	json_num(sb, "sport", pi->sport, ip && pi->has_ports);
 	json_str(sb, "dst", ip ? dst : NULL);
 	json_num(sb, "dport", pi->dport, ip && pi->has_ports);
-	json_str(sb, "src_name", ip ? peer_name(pi->family, &pi->src) : NULL);
-	json_str(sb, "dst_name", ip ? peer_name(pi->family, &pi->dst) : NULL);
+	json_str(sb, "src_name", ev->src ? ev->src->name : NULL);
+	json_str(sb, "dst_name", ev->dst ? ev->dst->name : NULL);
 	json_num(sb, "icmp_type", pi->icmp_type, ip && pi->has_icmp);
 	json_num(sb, "icmp_code", pi->icmp_code, ip && pi->has_icmp);
 	json_str(sb, "tcp_flags", ip && pi->proto == IPPROTO_TCP &&
@@ -585,10 +753,20 @@ json_event(struct strbuf *sb, const struct event *ev)
 	json_num(sb, "uid", r->uid, r->has_uid);
 	json_num(sb, "gid", r->gid, r->has_gid);
 	json_num(sb, "len", (long long)r->payload_len, 1);
+	json_peer(sb, "src", ev->src);
+	json_peer(sb, "dst", ev->dst);
 	strbuf_add(sb, "}", 1);
 }
 
 /* ---- the loop ---- */
+
+/* Ends the capture after the current record. */
+static void
+capture_stop(struct capture *cap)
+{
+	cap->done = 1;
+	pcap_breakloop(cap->pcap);
+}
 
 static void
 emit_line(struct capture *cap, struct strbuf *sb)
@@ -601,7 +779,7 @@ emit_line(struct capture *cap, struct strbuf *sb)
 			log_debug("%s: reader closed the output", __func__);
 		else if (!cap->out_failed++)
 			log_warn("%s: cannot write the output", __func__);
-		pcap_breakloop(cap->pcap);
+		capture_stop(cap);
 	}
 }
 
@@ -654,7 +832,7 @@ dump_record(struct capture *cap, const struct pcap_pkthdr *h,
 	if (pcap_dump_flush(cap->dumper) == -1 && !cap->out_failed) {
 		log_warnx("%s: cannot write %s", __func__, cap->opts->wfile);
 		cap->out_failed = 1;
-		pcap_breakloop(cap->pcap);
+		capture_stop(cap);
 	}
 }
 
@@ -666,17 +844,21 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	struct event		 ev;
 	struct strbuf		 sb;
 
+	if (cap->done)
+		return;
 	cap->nrecords++;
 	check_loss(cap);
 	if (event_decode(&ev, h, bytes) == -1) {
 		if (cap->nmalformed++ < 10 || o->verbose)
 			log_warnx("malformed NFLOG record %lu (%u bytes)",
 			    cap->nrecords, h->caplen);
-		if (!filter_set(&o->filter))	/* saved for a closer look */
+		/* Saved for a closer look. */
+		if (!filter_set(&o->filter) && !cap->has_bpf)
 			dump_record(cap, h, bytes);
 		return;
 	}
-	if (!filter_match(&o->filter, &ev))
+	names_event(cap, &ev);
+	if (!event_match(cap, &ev))
 		return;
 	dump_record(cap, h, bytes);
 	strbuf_init(&sb);
@@ -687,12 +869,13 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	emit_line(cap, &sb);
 	strbuf_release(&sb);
 	if (++cap->nshown == o->count)
-		pcap_breakloop(cap->pcap);
+		capture_stop(cap);
 }
 
 static void
 on_signal(int sig)
 {
+	stopping = 1;
 	if (sig_pcap)
 		pcap_breakloop(sig_pcap);
 }
@@ -846,7 +1029,7 @@ parse_num(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT };
+enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT, OPT_FROM, OPT_TO };
 
 static const struct option longopts[] = {
 	{ "group",	 required_argument, NULL, 'g' },
@@ -863,8 +1046,39 @@ static const struct option longopts[] = {
 	{ "port",	 required_argument, NULL, OPT_PORT },
 	{ "policy",	 required_argument, NULL, OPT_POLICY },
 	{ "verdict",	 required_argument, NULL, OPT_VERDICT },
+	{ "from",	 required_argument, NULL, OPT_FROM },
+	{ "to",		 required_argument, NULL, OPT_TO },
+	{ "control-socket", required_argument, NULL, 's' },
+	{ "numeric",	 no_argument,	    NULL, 'n' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static int
+parse_peer(struct peer_match **m, const char *arg)
+{
+	char	err[512];
+
+	peer_match_free(*m);
+	if ((*m = peer_match_parse(arg, err, sizeof(err))) == NULL)
+		return log_warnx("%s", err), -1;
+	return 0;
+}
+
+/* The words of a filter expression as one string, as tcpdump takes it. */
+static char *
+args_join(char **v, int n)
+{
+	struct strbuf	sb;
+	int		i;
+
+	strbuf_init(&sb);
+	for (i = 0; i < n; i++) {
+		if (i)
+			strbuf_add(&sb, " ", 1);
+		strbuf_addstr(&sb, v[i]);
+	}
+	return strbuf_detach(&sb);
+}
 
 /* One option; -1 with a message when its argument is bad. */
 static int
@@ -881,6 +1095,12 @@ parse_opt(struct options *o, int ch, const char *arg)
 	case 'r': o->rfile = arg; return 0;
 	case 'w': o->wfile = arg; return 0;
 	case 'u': o->user = arg; return 0;
+	case 's': o->socket = arg; o->socket_set = 1; return 0;
+	case 'n': o->numeric = 1; return 0;
+	case OPT_FROM:
+	case OPT_TO:
+		return parse_peer(ch == OPT_FROM ? &o->filter.from :
+		    &o->filter.to, arg);
 	case 'v': o->verbose++; return 0;
 	case 'c':
 		if (parse_num(arg, ULONG_MAX, &o->count) == -1 || o->count == 0)
@@ -925,8 +1145,9 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->buffer_kb = DEFAULT_BUFFER_KB;
 	o->user = "nobody";
-	o->filter.proto = o->filter.port = -1;
-	while ((ch = getopt_long(argc, argv, "g:r:w:c:o:B:u:vhV", longopts,
+	o->socket = CONTROL_DEFAULT_PATH;
+	filter_init(&o->filter);
+	while ((ch = getopt_long(argc, argv, "g:r:w:c:o:B:u:s:nvhV", longopts,
 	    NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
@@ -939,17 +1160,102 @@ parse_args(int argc, char **argv, struct options *o)
 		if (parse_opt(o, ch, optarg) == -1)
 			return -1;
 	}
-	if (optind < argc) {
-		log_warnx("unexpected argument: %s", argv[optind]);
-		return -1;
-	}
+	if (optind < argc)
+		o->bpf = args_join(argv + optind, argc - optind);
 	if (o->rfile && o->ngroups) {
 		log_warnx("-r and -g exclude each other");
 		return -1;
 	}
 	if (o->ngroups == 0)
 		o->groups[o->ngroups++] = DEFAULT_GROUP;
+	/* A saved capture is named by the daemon only when asked to. */
+	if (o->rfile && !o->socket_set)
+		o->numeric = 1;
+	if (o->numeric && filter_wants_peers(&o->filter))
+		log_warnx("--from/--to by name or selector need container "
+		    "names: they match nothing with -n or -r without -s");
 	return 0;
+}
+
+/* The BPF expression, compiled for raw IP packets (the payloads). */
+static int
+bpf_init(struct capture *cap, const char *expr)
+{
+	pcap_t	*dead = pcap_open_dead(DLT_RAW, 65535);
+	int	 rc = 0;
+
+	if (dead == NULL)
+		return log_warnx("cannot compile filters: out of memory"), -1;
+	if (pcap_compile(dead, &cap->bpf, expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+		log_warnx("bad filter expression \"%s\": %s", expr,
+		    pcap_geterr(dead));
+		rc = -1;
+	} else {
+		cap->has_bpf = 1;
+	}
+	pcap_close(dead);
+	return rc;
+}
+
+/* Starts the names: the helper that asks bulkheadd, while still root. */
+static void
+names_init(struct capture *cap)
+{
+	const struct options	*o = cap->opts;
+
+	if (o->numeric)
+		return;
+	cap->ids = ident_cache_new(IDENT_KEEP_MS);
+	if ((cap->sf = statusfetch_start(o->socket)) == NULL)
+		log_warn("cannot start the status helper");
+}
+
+/* The next periodic task, in ms for poll(). */
+static int
+capture_timeout(const struct capture *cap)
+{
+	return cap->ids ? IDENT_PERIOD_MS / 4 : -1;
+}
+
+/* Live: waits for records, asks bulkheadd for names between them. */
+static int
+capture_live(struct capture *cap)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = pcap_get_selectable_fd(cap->pcap);
+	pfd.events = POLLIN;
+	if (pfd.fd < 0)
+		pfd.fd = pcap_fileno(cap->pcap);
+	while (!stopping && !cap->done) {
+		if (cap->ids && ident_cache_due(cap->ids, now_ms(), 0))
+			names_refresh(cap);
+		r = poll(&pfd, 1, capture_timeout(cap));
+		if (r == -1 && errno != EINTR) {
+			log_warn("%s: poll", __func__);
+			return PCAP_ERROR;
+		}
+		if (r <= 0)
+			continue;
+		r = pcap_dispatch(cap->pcap, -1, on_record, (u_char *)cap);
+		if (r == PCAP_ERROR)
+			return r;
+	}
+	return 0;
+}
+
+static void
+capture_release(struct capture *cap)
+{
+	if (cap->dumper)
+		pcap_dump_close(cap->dumper);
+	if (cap->pcap)
+		pcap_close(cap->pcap);
+	if (cap->has_bpf)
+		pcap_freecode(&cap->bpf);
+	statusfetch_stop(cap->sf);
+	ident_cache_free(cap->ids);
 }
 
 int
@@ -969,35 +1275,41 @@ main(int argc, char **argv)
 	memset(&cap, 0, sizeof(cap));
 	cap.opts = &o;
 	cap.live = o.rfile == NULL;
+	if (o.bpf && bpf_init(&cap, o.bpf) == -1)
+		goto err;
+	names_init(&cap);
 	cap.pcap = cap.live ? open_live(&o) : open_file(o.rfile);
 	if (cap.pcap == NULL)
-		return 1;
+		goto err;
 	if (pcap_datalink(cap.pcap) != DLT_NFLOG) {
 		log_warnx("%s: link type %s, not NFLOG", o.rfile ? o.rfile : "",
 		    pcap_datalink_val_to_name(pcap_datalink(cap.pcap)));
-		goto err_pcap;
+		goto err;
 	}
 	if (o.wfile && (cap.dumper = pcap_dump_open(cap.pcap, o.wfile)) == NULL) {
 		log_warnx("cannot write %s: %s", o.wfile, pcap_geterr(cap.pcap));
-		goto err_pcap;
+		goto err;
 	}
 	if (drop_privileges(o.user) == -1)
-		goto err_dumper;
+		goto err;
 	signals_init(cap.pcap);
-	rc = pcap_loop(cap.pcap, -1, on_record, (u_char *)&cap);
+	if (cap.ids)
+		names_refresh(&cap);
+	if (cap.live)
+		rc = capture_live(&cap);
+	else
+		rc = pcap_loop(cap.pcap, -1, on_record, (u_char *)&cap);
 	if (rc == PCAP_ERROR)
 		log_warnx("capture failed: %s", pcap_geterr(cap.pcap));
 	check_loss(&cap);
 	print_stats(&cap);
-	if (cap.dumper)
-		pcap_dump_close(cap.dumper);
-	pcap_close(cap.pcap);
+	capture_release(&cap);
+	filter_release(&o.filter);
+	free(o.bpf);
 	return rc == PCAP_ERROR || cap.out_failed ? 1 : 0;
-
-err_dumper:
-	if (cap.dumper)
-		pcap_dump_close(cap.dumper);
-err_pcap:
-	pcap_close(cap.pcap);
+err:
+	capture_release(&cap);
+	filter_release(&o.filter);
+	free(o.bpf);
 	return 1;
 }
