@@ -1229,13 +1229,15 @@ capture_live(struct capture *cap)
 	if (pfd.fd < 0)
 		pfd.fd = pcap_fileno(cap->pcap);
 	while (!stopping && !cap->done) {
-		if (cap->ids && ident_cache_due(cap->ids, now_ms(), 0))
-			names_refresh(cap);
 		r = poll(&pfd, 1, capture_timeout(cap));
 		if (r == -1 && errno != EINTR) {
 			log_warn("%s: poll", __func__);
 			return PCAP_ERROR;
 		}
+		/* Before reading what waited: a late reader meets departed
+		 * containers, which the cache keeps for a while. */
+		if (cap->ids && ident_cache_due(cap->ids, now_ms(), 0))
+			names_refresh(cap);
 		if (r <= 0)
 			continue;
 		r = pcap_dispatch(cap->pcap, -1, on_record, (u_char *)cap);
