@@ -63,6 +63,7 @@
 
 #include "control.h"
 #include "filter.h"
+#include "flows.h"
 #include "identity.h"
 #include "log.h"
 #include "nflog.h"
@@ -77,6 +78,7 @@
 #define DEFAULT_GROUP		100	/* bulkheadd --nflog-group default */
 #define DEFAULT_BUFFER_KB	16384	/* KiB, as tcpdump -B */
 #define MAX_GROUPS		32	/* libpcap's limit per handle */
+#define DEFAULT_FLOWS_S		10	/* --flows window */
 #define ETHERTYPE_IPV4		0x0800
 #define ETHERTYPE_IPV6		0x86dd
 #define ETHERTYPE_ARP		0x0806
@@ -96,6 +98,7 @@ struct options {
 	int		 socket_set;	/* -s given */
 	int		 numeric;	/* -n: no names */
 	char		*bpf;		/* payload filter expression, or NULL */
+	int64_t		 flows_ms;	/* --flows window; 0: one line per event */
 };
 
 struct capture {
@@ -114,6 +117,8 @@ struct capture {
 	int			 names_warned;
 	struct bpf_program	 bpf;
 	int			 has_bpf;
+	struct flows		*flows;		/* with --flows */
+	int64_t			 flows_next;	/* when to print them */
 };
 
 /* One decoded record. */
@@ -177,6 +182,11 @@ usage(FILE *f)
 	    "      --policy NAME    events attributed to policy NAME\n"
 	    "      --verdict V      denied, audit, log, spoofed or pending\n"
 	    "      EXPRESSION       a pcap filter on the IP packet (\"tcp[13] & 2 != 0\")\n"
+	    "      --flows[=S]      aggregate into flows over windows of S seconds\n"
+	    "                       (default %d): one line per source, destination,\n"
+	    "                       port, protocol, verdict and policy rule with its\n"
+	    "                       count, first and last time; printed each window\n"
+	    "                       and at exit\n"
 	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO POLICY/RULE DIR [FLAGS]\n"
 	    "      in DEV out DEV.  SRC and DST are container names, host/ADDR,\n"
 	    "      world/ADDR, or ADDR without bulkheadd; RULE is the rule index or\n"
@@ -184,7 +194,8 @@ usage(FILE *f)
 	    "json: one object per line, fields documented in docs/capture.md\n"
 	    "On exit (end of file, -c, SIGINT, SIGTERM) the records received,\n"
 	    "dropped by the kernel and malformed are printed on stderr.\n",
-	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH, DEFAULT_BUFFER_KB);
+	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH, DEFAULT_BUFFER_KB,
+	    DEFAULT_FLOWS_S);
 }
 
 /* ---- names: who is behind the addresses ---- */
@@ -808,6 +819,166 @@ emit_loss(struct capture *cap, unsigned int overruns)
 	strbuf_release(&sb);
 }
 
+/* ---- --flows: aggregated output ---- */
+
+static void
+flow_key_fill(struct flow_key *k, const struct event *ev)
+{
+	const struct pkt_info	*pi = &ev->pi;
+
+	flow_key_init(k);
+	k->verdict = ev->bp.verdict;
+	k->dir = ev->bp.dir;
+	k->rule = ev->bp.verdict ? ev->bp.rule : 0;
+	strlcpy_bh(k->policy, ev->bp.verdict ? ev->bp.policy : "",
+	    sizeof(k->policy));
+	if (!ev->decoded)
+		return;
+	k->family = (uint8_t)pi->family;
+	k->proto = pi->proto;
+	if (pi->has_ports)
+		k->dport = pi->dport;
+	memcpy(k->src, &pi->src, pi->family == AF_INET ? 4 : 16);
+	memcpy(k->dst, &pi->dst, pi->family == AF_INET ? 4 : 16);
+}
+
+static void
+flows_event(struct capture *cap, const struct event *ev)
+{
+	struct flow_key	k;
+
+	flow_key_fill(&k, ev);
+	flows_add(cap->flows, &k, tv_ms(&ev->ts),
+	    ev->src ? ev->src->name : NULL, ev->src ? (int)ev->src->kind : 0,
+	    ev->dst ? ev->dst->name : NULL, ev->dst ? (int)ev->dst->kind : 0);
+}
+
+static void
+ms_tv(int64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* A flow's peer as in the event lines: name, kind/ADDR or ADDR. */
+static void
+flow_text_peer(struct strbuf *sb, const struct flow *f, int src)
+{
+	char		 a[INET6_ADDRSTRLEN];
+	int		 kind = src ? f->src_kind : f->dst_kind;
+	const char	*name = src ? f->src_name : f->dst_name;
+
+	if (f->key.family == 0) {
+		strbuf_addstr(sb, "non-ip");
+		return;
+	}
+	if (kind == PEER_CONTAINER) {
+		text_sane(sb, name);
+		return;
+	}
+	inet_ntop(f->key.family, src ? f->key.src : f->key.dst, a, sizeof(a));
+	if (kind)
+		strbuf_addf(sb, "%s/", peer_kind_word((enum peer_kind)kind));
+	if (!src && f->key.family == AF_INET6 && f->key.dport >= 0)
+		strbuf_addf(sb, "[%s]", a);
+	else
+		strbuf_addstr(sb, a);
+}
+
+/* COUNT VERDICT SRC → DST:PORT PROTO POLICY/RULE DIR first T last T */
+static void
+flow_text(struct strbuf *sb, const struct flow *f)
+{
+	struct bh_prefix	bp;
+	struct timeval		tv;
+	char			num[8], t[32];
+
+	strbuf_addf(sb, "%llu %s ", (unsigned long long)f->count,
+	    f->key.verdict ? verdict_word(f->key.verdict) : "-");
+	flow_text_peer(sb, f, 1);
+	strbuf_addstr(sb, " \u2192 ");
+	flow_text_peer(sb, f, 0);
+	if (f->key.dport >= 0)
+		strbuf_addf(sb, ":%d", f->key.dport);
+	if (f->key.family)
+		strbuf_addf(sb, " %s", proto_name(f->key.proto, num,
+		    sizeof(num)));
+	if (f->key.verdict) {
+		memset(&bp, 0, sizeof(bp));
+		bp.dir = f->key.dir;
+		bp.rule = f->key.rule;
+		strlcpy_bh(bp.policy, f->key.policy, sizeof(bp.policy));
+		text_policy(sb, &bp);
+	}
+	ms_tv(f->first, &tv);
+	fmt_time_local(&tv, t);
+	strbuf_addf(sb, " first %s", t);
+	ms_tv(f->last, &tv);
+	fmt_time_local(&tv, t);
+	strbuf_addf(sb, " last %s", t);
+}
+
+static void
+flow_json(struct strbuf *sb, const struct flow *f)
+{
+	const struct flow_key	*k = &f->key;
+	struct timeval		 tv;
+	char			 t[48], num[8], s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int			 ip = k->family != 0;
+
+	if (ip) {
+		inet_ntop(k->family, k->src, s, sizeof(s));
+		inet_ntop(k->family, k->dst, d, sizeof(d));
+	}
+	strbuf_add(sb, "{", 1);
+	json_str(sb, "event", "flow");
+	ms_tv(f->first, &tv);
+	fmt_time_utc(&tv, t);
+	json_str(sb, "first", t);
+	ms_tv(f->last, &tv);
+	fmt_time_utc(&tv, t);
+	json_str(sb, "last", t);
+	json_num(sb, "count", (long long)f->count, 1);
+	json_str(sb, "verdict", verdict_word(k->verdict));
+	json_str(sb, "direction", dir_word(k->dir));
+	json_str(sb, "policy", k->verdict ? k->policy : NULL);
+	json_num(sb, "rule", k->rule, k->verdict != 0);
+	json_str(sb, "family", !ip ? NULL : k->family == AF_INET ? "ipv4" : "ipv6");
+	json_str(sb, "proto", ip ? proto_name(k->proto, num, sizeof(num)) : NULL);
+	json_str(sb, "src", ip ? s : NULL);
+	json_str(sb, "dst", ip ? d : NULL);
+	json_num(sb, "dport", k->dport, k->dport >= 0);
+	json_str(sb, "src_name", f->src_name[0] ? f->src_name : NULL);
+	json_str(sb, "dst_name", f->dst_name[0] ? f->dst_name : NULL);
+	json_str(sb, "src_kind", f->src_kind ?
+	    peer_kind_word((enum peer_kind)f->src_kind) : NULL);
+	json_str(sb, "dst_kind", f->dst_kind ?
+	    peer_kind_word((enum peer_kind)f->dst_kind) : NULL);
+	strbuf_add(sb, "}", 1);
+}
+
+/* Prints the window's flows, most events first, and starts a new one. */
+static void
+flows_flush(struct capture *cap)
+{
+	const struct flow *const	*v;
+	struct strbuf			 sb;
+	size_t				 i, n;
+
+	cap->flows_next = now_ms() + cap->opts->flows_ms;
+	v = flows_sorted(cap->flows, &n);
+	for (i = 0; i < n && !cap->out_failed; i++) {
+		strbuf_init(&sb);
+		if (cap->opts->json)
+			flow_json(&sb, v[i]);
+		else
+			flow_text(&sb, v[i]);
+		emit_line(cap, &sb);
+		strbuf_release(&sb);
+	}
+	flows_clear(cap->flows);
+}
+
 /* Reports the kernel's drops since the last look. */
 static void
 check_loss(struct capture *cap)
@@ -861,6 +1032,12 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	if (!event_match(cap, &ev))
 		return;
 	dump_record(cap, h, bytes);
+	if (cap->flows) {
+		flows_event(cap, &ev);
+		if (++cap->nshown == o->count)
+			capture_stop(cap);
+		return;
+	}
 	strbuf_init(&sb);
 	if (o->json)
 		json_event(&sb, &ev);
@@ -1029,7 +1206,8 @@ parse_num(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT, OPT_FROM, OPT_TO };
+enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT, OPT_FROM, OPT_TO,
+	OPT_FLOWS };
 
 static const struct option longopts[] = {
 	{ "group",	 required_argument, NULL, 'g' },
@@ -1050,6 +1228,7 @@ static const struct option longopts[] = {
 	{ "to",		 required_argument, NULL, OPT_TO },
 	{ "control-socket", required_argument, NULL, 's' },
 	{ "numeric",	 no_argument,	    NULL, 'n' },
+	{ "flows",	 optional_argument, NULL, OPT_FLOWS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1097,6 +1276,13 @@ parse_opt(struct options *o, int ch, const char *arg)
 	case 'u': o->user = arg; return 0;
 	case 's': o->socket = arg; o->socket_set = 1; return 0;
 	case 'n': o->numeric = 1; return 0;
+	case OPT_FLOWS:
+		n = DEFAULT_FLOWS_S;
+		if (arg && (parse_num(arg, 86400, &n) == -1 || n == 0))
+			return log_warnx("bad flow window (seconds, 1-86400): %s",
+			    arg), -1;
+		o->flows_ms = (int64_t)n * 1000;
+		return 0;
 	case OPT_FROM:
 	case OPT_TO:
 		return parse_peer(ch == OPT_FROM ? &o->filter.from :
@@ -1214,7 +1400,14 @@ names_init(struct capture *cap)
 static int
 capture_timeout(const struct capture *cap)
 {
-	return cap->ids ? IDENT_PERIOD_MS / 4 : -1;
+	int64_t	t = cap->ids ? IDENT_PERIOD_MS / 4 : -1, f;
+
+	if (cap->flows) {
+		f = cap->flows_next - now_ms();
+		f = f < 0 ? 0 : f;
+		t = t < 0 || f < t ? f : t;
+	}
+	return (int)t;
 }
 
 /* Live: waits for records, asks bulkheadd for names between them. */
@@ -1238,6 +1431,8 @@ capture_live(struct capture *cap)
 		 * containers, which the cache keeps for a while. */
 		if (cap->ids && ident_cache_due(cap->ids, now_ms(), 0))
 			names_refresh(cap);
+		if (cap->flows && now_ms() >= cap->flows_next)
+			flows_flush(cap);
 		if (r <= 0)
 			continue;
 		r = pcap_dispatch(cap->pcap, -1, on_record, (u_char *)cap);
@@ -1258,6 +1453,7 @@ capture_release(struct capture *cap)
 		pcap_freecode(&cap->bpf);
 	statusfetch_stop(cap->sf);
 	ident_cache_free(cap->ids);
+	flows_free(cap->flows);
 }
 
 int
@@ -1297,6 +1493,10 @@ main(int argc, char **argv)
 	signals_init(cap.pcap);
 	if (cap.ids)
 		names_refresh(&cap);
+	if (o.flows_ms) {
+		cap.flows = flows_new();
+		cap.flows_next = now_ms() + o.flows_ms;
+	}
 	if (cap.live)
 		rc = capture_live(&cap);
 	else
@@ -1304,6 +1504,8 @@ main(int argc, char **argv)
 	if (rc == PCAP_ERROR)
 		log_warnx("capture failed: %s", pcap_geterr(cap.pcap));
 	check_loss(&cap);
+	if (cap.flows && !cap.out_failed)
+		flows_flush(&cap);
 	print_stats(&cap);
 	capture_release(&cap);
 	filter_release(&o.filter);

@@ -147,6 +147,33 @@ all=$("$CAP" -r "$W/all.pcap" -s "$SOCK" --from "app in {'api'}" 2>/dev/null | w
 [ "$("$CAP" -r "$W/all.pcap" -s "$SOCK" --from host --to db --port 7777 2>/dev/null | grep -c "host/")" -ge 1 ] &&
 	pass "-r --from host: the host's flow" || fail "-r --from host matched nothing"
 
+# ---- --flows: the saved file in one table, then live windows of 1 s
+F=$W/flows.json
+"$CAP" -r "$W/all.pcap" -s "$SOCK" --flows -o json >"$F" 2>/dev/null
+npk=$(jq -s 'map(select(.event == "packet")) | length' "$J")
+[ "$(jq -s 'map(.count) | add' "$F")" = "$npk" ] && [ "$npk" -gt 0 ] &&
+	pass "--flows on the file: counts add up to the $npk events" ||
+	fail "--flows counts: $(jq -s 'map(.count) | add' "$F") for $npk events"
+has "$F" 'any(.[]; .event == "flow" and .src_name == "web" and .dst_name == "db" and .dport == 5432 and .policy == "db-ingress" and .count >= 1 and .first <= .last)' &&
+	pass "--flows: web -> db:5432 by db-ingress with count, first, last" ||
+	fail "--flows: $(head -3 "$F")"
+L=$W/live-flows.txt
+start_capture "$L" --flows=1 --from web
+wait_for 5 bound || fail "capture did not bind group $GROUP: $(cat "$L.err")"
+# Two connections at once (two source ports): one flow.
+tcp_reply web "$DB" 5432 >/dev/null &
+tcp_reply web "$DB" 5432 >/dev/null
+wait $!
+if wait_for 5 grep -Eq "^[0-9]+ denied web → db:5432 tcp db-ingress/default ingress first" "$L"; then
+	pass "live --flows=1 prints windows while running: $(head -1 "$L")"
+else
+	fail "live --flows: $(cat "$L" "$L.err")"
+fi
+stop_captures
+[ "$(awk '$3 == "web" && $5 == "db:5432" && $1 > n { n = $1 } END { print n + 0 }' "$L")" -ge 2 ] &&
+	pass "live --flows: two connections from new source ports counted in one line" ||
+	fail "live --flows counts: $(cat "$L")"
+
 # ---- a container removed right after sending is still named.  The
 # capture is stopped while the container sends and is removed, so that
 # the daemon no longer lists it when the capture reads the event.
