@@ -10,36 +10,11 @@
  * printed in the event stream when it is noticed, and the totals go to
  * stderr on exit.  Records that do not decode are counted and reported.
  *
- * JSON output (-o json): one object per line, fields always present, null
- * when unknown.  These names are stable:
- *   event       "packet", or "loss" for a kernel overrun notice, which has
- *               only event, time and overruns (number of ENOBUFS errors
- *               since the last notice; each one lost one or more records)
- *   time        RFC 3339 UTC with microseconds: the kernel's timestamp if
- *               the record has one, else when the record was read
- *   group       NFLOG group the record came from
- *   verdict     "denied", "audit", "log", "spoofed" or "pending"; null when the prefix
- *               is not bulkhead's
- *   direction   "ingress" or "egress" (null when not ours)
- *   policy      policy name (null when not ours)
- *   rule        0-based rule index in the policy, -1 for the policy's
- *               default deny (null when not ours)
- *   prefix      the raw NFLOG prefix (null when the record has none)
- *   family      "ipv4" or "ipv6" (null when the payload is neither)
- *   ethertype   the hardware protocol of the record (2048 for IPv4)
- *   proto       "tcp", "udp", "sctp", "icmp", "icmpv6", "udplite", "dccp",
- *               ..., or the protocol number as a string
- *   src, dst    addresses; sport, dport: ports (null without ports)
- *   src_name, dst_name  container names (null until enrichment exists)
- *   icmp_type, icmp_code  (null unless ICMP or ICMPv6)
- *   tcp_flags   set flags as letters, FIN first: F S R P A U E C (so a
- *               SYN-ACK is "SA"); null unless TCP
- *   fragment    true for a non-first fragment (no ports)
- *   indev, outdev, physindev, physoutdev  interface names ("if<N>" when
- *               the index has no name here), null when absent
- *   mark, uid, gid  numbers or null
- *   len         length of the logged packet in bytes
- * Strings are escaped per RFC 8259; bytes outside ASCII become \u00XX.
+ * Peers are named from bulkheadd's status (identity.c holds the cache,
+ * statusfetch.c the helper that keeps access to the root-only control
+ * socket after the capture drops its privileges); filters are filter.c,
+ * --flows is flows.c.  The text line, the JSON fields (stable names) and
+ * the flow lines are documented in docs/capture.md.
  */
 #include <arpa/inet.h>
 #include <errno.h>
