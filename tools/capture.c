@@ -412,14 +412,32 @@ tcp_flags_str(uint8_t flags, char buf[9])
 	buf[n] = '\0';
 }
 
-/* The interface's name, or "if<N>" when it has none here. */
+/*
+ * The interface's name, or "if<N>" when it has none here.  Names are
+ * cached for a second: if_indextoname costs three system calls, and
+ * veths come and go with containers more slowly than that.
+ */
 static const char *
 ifname(uint32_t idx, char buf[IF_NAMESIZE + 12])
 {
+	static struct {
+		uint32_t	idx;
+		time_t		at;
+		char		name[IF_NAMESIZE + 12];
+	}		 cache[64];
+	time_t		 now = time(NULL);
+	size_t		 slot = idx % ARRAY_SIZE(cache);
+
 	if (idx == 0)
 		return NULL;
-	if (if_indextoname(idx, buf) == NULL)
-		snprintf(buf, IF_NAMESIZE + 12, "if%u", idx);
+	if (cache[slot].idx != idx || cache[slot].at != now) {
+		if (if_indextoname(idx, cache[slot].name) == NULL)
+			snprintf(cache[slot].name, sizeof(cache[slot].name),
+			    "if%u", idx);
+		cache[slot].idx = idx;
+		cache[slot].at = now;
+	}
+	memcpy(buf, cache[slot].name, IF_NAMESIZE + 12);
 	return buf;
 }
 
@@ -593,23 +611,35 @@ json_key(struct strbuf *sb, const char *key)
 {
 	if (sb->len > 1)
 		strbuf_add(sb, ",", 1);
-	strbuf_addf(sb, "\"%s\":", key);
+	strbuf_add(sb, "\"", 1);
+	strbuf_addstr(sb, key);
+	strbuf_add(sb, "\":", 2);
 }
 
 /* s as a JSON string. */
 static void
 json_quote(struct strbuf *sb, const char *s)
 {
-	strbuf_add(sb, "\"", 1);
-	for (; *s; s++) {
-		unsigned char	c = (unsigned char)*s;
+	const char	*run;
 
+	strbuf_add(sb, "\"", 1);
+	while (*s) {
+		unsigned char	c;
+
+		/* The bytes that need no escape, in one go. */
+		for (run = s; *s; s++) {
+			c = (unsigned char)*s;
+			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		strbuf_add(sb, run, (size_t)(s - run));
+		if (*s == '\0')
+			break;
+		c = (unsigned char)*s++;
 		if (c == '"' || c == '\\')
 			strbuf_addf(sb, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			strbuf_addf(sb, "\\u%04x", c);
 		else
-			strbuf_add(sb, s, 1);
+			strbuf_addf(sb, "\\u%04x", c);
 	}
 	strbuf_add(sb, "\"", 1);
 }
@@ -755,18 +785,31 @@ capture_stop(struct capture *cap)
 }
 
 static void
+output_failed(struct capture *cap)
+{
+	/* A reader that went away (| head) is a normal end. */
+	if (errno == EPIPE)
+		log_debug("%s: reader closed the output", __func__);
+	else if (!cap->out_failed++)
+		log_warn("%s: cannot write the output", __func__);
+	capture_stop(cap);
+}
+
+/* Lines are flushed after each batch the kernel hands over, not one by
+ * one: a burst costs one write, not one per packet. */
+static void
+output_flush(struct capture *cap)
+{
+	if (fflush(stdout) == EOF)
+		output_failed(cap);
+}
+
+static void
 emit_line(struct capture *cap, struct strbuf *sb)
 {
 	strbuf_add(sb, "\n", 1);
-	if (fwrite(sb->buf, 1, sb->len, stdout) != sb->len ||
-	    fflush(stdout) == EOF) {
-		/* A reader that went away (| head) is a normal end. */
-		if (errno == EPIPE)
-			log_debug("%s: reader closed the output", __func__);
-		else if (!cap->out_failed++)
-			log_warn("%s: cannot write the output", __func__);
-		capture_stop(cap);
-	}
+	if (fwrite(sb->buf, 1, sb->len, stdout) != sb->len)
+		output_failed(cap);
 }
 
 static void
@@ -1406,11 +1449,14 @@ capture_live(struct capture *cap)
 		 * containers, which the cache keeps for a while. */
 		if (cap->ids && ident_cache_due(cap->ids, now_ms(), 0))
 			names_refresh(cap);
-		if (cap->flows && now_ms() >= cap->flows_next)
+		if (cap->flows && now_ms() >= cap->flows_next) {
 			flows_flush(cap);
+			output_flush(cap);
+		}
 		if (r <= 0)
 			continue;
 		r = pcap_dispatch(cap->pcap, -1, on_record, (u_char *)cap);
+		output_flush(cap);
 		if (r == PCAP_ERROR)
 			return r;
 	}
@@ -1481,6 +1527,7 @@ main(int argc, char **argv)
 	check_loss(&cap);
 	if (cap.flows && !cap.out_failed)
 		flows_flush(&cap);
+	output_flush(&cap);
 	print_stats(&cap);
 	capture_release(&cap);
 	filter_release(&o.filter);
