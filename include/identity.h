@@ -46,6 +46,7 @@ struct ident_cache;
 #define IDENT_KEEP_MS		120000	/* departed containers named for 2 min */
 #define IDENT_PERIOD_MS		2000	/* ask the daemon at least this often */
 #define IDENT_RETRY_MS		500	/* and at most this often for an unknown address */
+#define IDENT_BACKOFF_MS	5000	/* after bulkheadd did not answer */
 
 struct ident_cache	*ident_cache_new(int64_t keep_ms);
 void			 ident_cache_free(struct ident_cache *);
@@ -61,8 +62,9 @@ int	ident_cache_load(struct ident_cache *, const char *answer, int64_t now,
 /* Replaces the host's own addresses: n of family's size each (4 or 16). */
 void	ident_cache_set_host(struct ident_cache *, int family,
 	    const void *addrs, size_t n);
-/* Remembers that the daemon was asked (answered or not) at now. */
-void	ident_cache_queried(struct ident_cache *, int64_t now);
+/* Remembers that the daemon was asked at now, and whether it answered:
+ * after a failure it is asked again only after IDENT_BACKOFF_MS. */
+void	ident_cache_queried(struct ident_cache *, int64_t now, int ok);
 
 /*
  * The peer behind addr for an event at time t (0: now); NULL until the

@@ -223,7 +223,6 @@ names_refresh(struct capture *cap)
 	char	 err[256], *ans = NULL;
 	int64_t	 now = now_ms();
 
-	ident_cache_queried(cap->ids, now);
 	names_host(cap->ids);
 	if (cap->sf == NULL) {
 		snprintf(err, sizeof(err), "cannot start the status helper");
@@ -233,6 +232,7 @@ names_refresh(struct capture *cap)
 	    ident_cache_load(cap->ids, ans, now, err, sizeof(err)) == -1)
 		goto err;
 	free(ans);
+	ident_cache_queried(cap->ids, now, 1);
 	if (cap->names_warned == 1) {
 		log_info("container names from bulkheadd from now on");
 		cap->names_warned = 2;
@@ -242,6 +242,7 @@ names_refresh(struct capture *cap)
 	return;
 err:
 	free(ans);
+	ident_cache_queried(cap->ids, now, 0);
 	if (!cap->names_warned) {
 		log_warnx("no container names (%s): showing addresses", err);
 		cap->names_warned = 1;

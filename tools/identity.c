@@ -37,6 +37,7 @@ struct ident_cache {
 	int64_t			 keep_ms;
 	int64_t			 last_load;	/* 0: never loaded */
 	int64_t			 last_query;
+	int64_t			 backoff_until;
 };
 
 static struct peer	peer_host = { .kind = PEER_HOST, .name = "host" };
@@ -317,9 +318,10 @@ ident_cache_set_host(struct ident_cache *c, int family, const void *addrs,
 }
 
 void
-ident_cache_queried(struct ident_cache *c, int64_t now)
+ident_cache_queried(struct ident_cache *c, int64_t now, int ok)
 {
 	c->last_query = now;
+	c->backoff_until = ok ? 0 : now + IDENT_BACKOFF_MS;
 }
 
 static int
@@ -361,6 +363,8 @@ ident_cache_due(const struct ident_cache *c, int64_t now, int unknown)
 
 	if (c->last_query == 0 || since < 0)
 		return 1;
+	if (now < c->backoff_until)
+		return 0;
 	return since >= (unknown ? IDENT_RETRY_MS : IDENT_PERIOD_MS);
 }
 

@@ -6,8 +6,11 @@
  * daemon for its status and writes back the answer.  The child never
  * sees a packet; it exits when the capture closes its end.
  *
- * Frames from the child: a 4-byte length in host order, then the bytes;
- * the high bit of the length set means the bytes are an error message.
+ * Requests are one byte, a sequence number.  Frames from the child: the
+ * request's byte, a 4-byte length in host order, then the bytes; the high
+ * bit of the length set means the bytes are an error message.  A frame
+ * for an older request (its answer came after the capture gave up
+ * waiting) is skipped, so answers never get out of step.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -27,12 +30,19 @@
 #include "util.h"
 
 #define SF_ERRBIT	0x80000000u
-#define SF_TIMEOUT_MS	1500	/* the daemon's answer, per read */
+#define SF_TIMEOUT_MS	500	/* the daemon's answer, per read */
 
 struct statusfetch {
 	int	fd;
 	pid_t	pid;
+	uint8_t	seq;		/* of the last request */
+	int	broken;		/* a frame was cut: the stream is lost */
 };
+
+struct sf_hdr {
+	uint32_t	len;
+	uint8_t		seq;
+} __attribute__((packed));
 
 static int
 sf_write_all(int fd, const void *buf, size_t len)
@@ -53,12 +63,11 @@ sf_write_all(int fd, const void *buf, size_t len)
 }
 
 static int
-sf_send(int fd, const char *s, uint32_t flag)
+sf_send(int fd, uint8_t seq, const char *s, uint32_t flag)
 {
-	uint32_t	len = (uint32_t)strlen(s);
+	struct sf_hdr	h = { .len = (uint32_t)strlen(s) | flag, .seq = seq };
 
-	len |= flag;
-	if (sf_write_all(fd, &len, sizeof(len)) == -1)
+	if (sf_write_all(fd, &h, sizeof(h)) == -1)
 		return -1;
 	return sf_write_all(fd, s, strlen(s));
 }
@@ -67,7 +76,8 @@ sf_send(int fd, const char *s, uint32_t flag)
 static void __attribute__((noreturn))
 sf_child(int fd, const char *path)
 {
-	char	c, err[256], *ans;
+	char	err[256], *ans;
+	uint8_t	c;
 
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -81,11 +91,11 @@ sf_child(int fd, const char *path)
 			_exit(0);
 		if (control_call(path, "{\"cmd\":\"status\"}", &ans,
 		    SF_TIMEOUT_MS, err, sizeof(err)) == -1) {
-			if (sf_send(fd, err, SF_ERRBIT) == -1)
+			if (sf_send(fd, c, err, SF_ERRBIT) == -1)
 				_exit(1);
 			continue;
 		}
-		if (strlen(ans) >= SF_ERRBIT || sf_send(fd, ans, 0) == -1)
+		if (strlen(ans) >= SF_ERRBIT || sf_send(fd, c, ans, 0) == -1)
 			_exit(1);
 		free(ans);
 	}
@@ -141,33 +151,55 @@ sf_read_all(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-int
-statusfetch_get(struct statusfetch *sf, char **answer, char *err,
-    size_t errlen)
+/* Reads one frame: 0, or -1 when the helper is gone or too slow. */
+static int
+sf_read_frame(struct statusfetch *sf, struct sf_hdr *h, char **buf,
+    char *err, size_t errlen)
 {
-	uint32_t	 len;
-	size_t		 size;
-	char		*buf;
+	size_t	size;
 
-	*answer = NULL;
-	if (sf_write_all(sf->fd, "s", 1) == -1 ||
-	    sf_read_all(sf->fd, &len, sizeof(len), SF_TIMEOUT_MS * 2) == -1) {
-		snprintf(err, errlen, "status helper process gone or stuck");
-		return -1;
-	}
-	size = len & ~SF_ERRBIT;
+	*buf = NULL;
+	if (sf_read_all(sf->fd, h, sizeof(*h), SF_TIMEOUT_MS * 2) == -1)
+		goto gone;
+	size = h->len & ~SF_ERRBIT;
 	if (size > CONTROL_MAX_ANSWER) {
 		snprintf(err, errlen, "status helper sent %zu bytes", size);
 		return -1;
 	}
-	buf = xmalloc(size + 1);
-	if (sf_read_all(sf->fd, buf, size, SF_TIMEOUT_MS * 2) == -1) {
-		snprintf(err, errlen, "status helper process gone or stuck");
-		free(buf);
+	*buf = xmalloc(size + 1);
+	if (sf_read_all(sf->fd, *buf, size, SF_TIMEOUT_MS * 2) == -1) {
+		free(*buf);
+		*buf = NULL;
+		sf->broken = 1;
+		goto gone;
+	}
+	(*buf)[size] = '\0';
+	return 0;
+gone:
+	snprintf(err, errlen, "bulkheadd did not answer in time");
+	return -1;
+}
+
+int
+statusfetch_get(struct statusfetch *sf, char **answer, char *err,
+    size_t errlen)
+{
+	struct sf_hdr	 h;
+	char		*buf;
+
+	*answer = NULL;
+	sf->seq++;
+	if (sf->broken || sf_write_all(sf->fd, &sf->seq, 1) == -1) {
+		snprintf(err, errlen, "status helper process gone");
 		return -1;
 	}
-	buf[size] = '\0';
-	if (len & SF_ERRBIT) {
+	do {
+		if (sf_read_frame(sf, &h, &buf, err, errlen) == -1)
+			return -1;
+		if (h.seq != sf->seq)
+			free(buf);	/* a late answer to an earlier request */
+	} while (h.seq != sf->seq);
+	if (h.len & SF_ERRBIT) {
 		snprintf(err, errlen, "%s", buf);
 		free(buf);
 		return -1;

@@ -216,7 +216,7 @@ test_refresh_timing(void **state)
 	struct ident_cache	*c = ident_cache_new(IDENT_KEEP_MS);
 
 	assert_true(ident_cache_due(c, T0, 0));
-	ident_cache_queried(c, T0);
+	ident_cache_queried(c, T0, 1);
 	assert_false(ident_cache_due(c, T0 + 1, 0));
 	assert_false(ident_cache_due(c, T0 + 1, 1));
 	assert_false(ident_cache_due(c, T0 + IDENT_RETRY_MS - 1, 1));
@@ -225,6 +225,13 @@ test_refresh_timing(void **state)
 	assert_true(ident_cache_due(c, T0 + IDENT_PERIOD_MS, 0));
 	/* The clock went back: ask. */
 	assert_true(ident_cache_due(c, T0 - 5000, 0));
+	/* No answer: wait IDENT_BACKOFF_MS, unknown addresses or not. */
+	ident_cache_queried(c, T0, 0);
+	assert_false(ident_cache_due(c, T0 + IDENT_PERIOD_MS, 0));
+	assert_false(ident_cache_due(c, T0 + IDENT_BACKOFF_MS - 1, 1));
+	assert_true(ident_cache_due(c, T0 + IDENT_BACKOFF_MS, 0));
+	ident_cache_queried(c, T0 + IDENT_BACKOFF_MS, 1);
+	assert_true(ident_cache_due(c, T0 + IDENT_BACKOFF_MS + IDENT_RETRY_MS, 1));
 	ident_cache_free(c);
 }
 
