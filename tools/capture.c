@@ -155,7 +155,7 @@ usage(FILE *f)
 	    "      --proto P        tcp, udp, sctp, icmp, icmpv6, ... or a number\n"
 	    "      --port N         source or destination port N\n"
 	    "      --policy NAME    events attributed to policy NAME\n"
-	    "      --verdict V      denied, audit, log, spoofed or pending\n"
+	    "      --verdict V      denied, audit, log, spoofed, pending, quarantined\n"
 	    "      EXPRESSION       a pcap filter on the IP packet (\"tcp[13] & 2 != 0\")\n"
 	    "      --flows[=S]      aggregate into flows over windows of S seconds\n"
 	    "                       (default %d): one line per source, destination,\n"
@@ -355,7 +355,7 @@ verdict_word(char v)
 static char
 verdict_letter(const char *word)
 {
-	static const char	letters[] = "DALSP";
+	static const char	letters[] = "DALSPQ";
 	size_t			i;
 
 	for (i = 0; letters[i]; i++)
