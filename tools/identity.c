@@ -263,7 +263,8 @@ ident_expire(struct ident_cache *c, int64_t now)
 		c->v[j++] = *e;
 	}
 	c->n = j;
-	qsort(c->v, c->n, sizeof(*c->v), ident_entry_cmp);
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof(*c->v), ident_entry_cmp);
 }
 
 int
