@@ -49,6 +49,8 @@ struct ident_cache;
 #define IDENT_BACKOFF_MS	5000	/* after bulkheadd did not answer */
 
 struct ident_cache	*ident_cache_new(int64_t keep_ms);
+/* How often ident_cache_due asks for a refresh (IDENT_PERIOD_MS by default). */
+void			 ident_cache_set_period(struct ident_cache *, int64_t ms);
 void			 ident_cache_free(struct ident_cache *);
 
 /*

@@ -72,6 +72,8 @@ struct options {
 	const char	*socket;	/* bulkheadd's control socket */
 	int		 socket_set;	/* -s given */
 	int		 numeric;	/* -n: no names */
+	int64_t		 refresh_ms;	/* --refresh */
+	int64_t		 keep_ms;	/* --keep */
 	char		*bpf;		/* payload filter expression, or NULL */
 	int64_t		 flows_ms;	/* --flows window; 0: one line per event */
 };
@@ -141,6 +143,10 @@ usage(FILE *f)
 	    "  -s, --control-socket PATH  bulkheadd's socket, for container names\n"
 	    "                       (default %s)\n"
 	    "  -n, --numeric        addresses only, do not ask bulkheadd\n"
+	    "      --refresh S      ask bulkheadd every S seconds (default %d), and\n"
+	    "                       at most every 0.5 s when an address is unknown\n"
+	    "      --keep S         name containers S seconds after they are gone\n"
+	    "                       (default %d)\n"
 	    "  -B, --buffer-size KB kernel socket buffer for bursts, in KiB\n"
 	    "                       (default %d, 16 MiB)\n"
 	    "  -u, --user USER      after opening, run as USER (default nobody;\n"
@@ -169,7 +175,8 @@ usage(FILE *f)
 	    "json: one object per line, fields documented in docs/capture.md\n"
 	    "On exit (end of file, -c, SIGINT, SIGTERM) the records received,\n"
 	    "dropped by the kernel and malformed are printed on stderr.\n",
-	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH, DEFAULT_BUFFER_KB,
+	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH,
+	    IDENT_PERIOD_MS / 1000, IDENT_KEEP_MS / 1000, DEFAULT_BUFFER_KB,
 	    DEFAULT_FLOWS_S);
 }
 
@@ -1226,7 +1233,7 @@ parse_num(const char *s, unsigned long max, unsigned long *out)
 }
 
 enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT, OPT_FROM, OPT_TO,
-	OPT_FLOWS };
+	OPT_FLOWS, OPT_REFRESH, OPT_KEEP };
 
 static const struct option longopts[] = {
 	{ "group",	 required_argument, NULL, 'g' },
@@ -1248,6 +1255,8 @@ static const struct option longopts[] = {
 	{ "control-socket", required_argument, NULL, 's' },
 	{ "numeric",	 no_argument,	    NULL, 'n' },
 	{ "flows",	 optional_argument, NULL, OPT_FLOWS },
+	{ "refresh",	 required_argument, NULL, OPT_REFRESH },
+	{ "keep",	 required_argument, NULL, OPT_KEEP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -1295,6 +1304,13 @@ parse_opt(struct options *o, int ch, const char *arg)
 	case 'u': o->user = arg; return 0;
 	case 's': o->socket = arg; o->socket_set = 1; return 0;
 	case 'n': o->numeric = 1; return 0;
+	case OPT_REFRESH:
+	case OPT_KEEP:
+		if (parse_num(arg, 86400, &n) == -1 || (n == 0 && ch == OPT_REFRESH))
+			return log_warnx("bad %s (seconds): %s", ch == OPT_KEEP ?
+			    "--keep" : "--refresh", arg), -1;
+		*(ch == OPT_KEEP ? &o->keep_ms : &o->refresh_ms) = (int64_t)n * 1000;
+		return 0;
 	case OPT_FLOWS:
 		n = DEFAULT_FLOWS_S;
 		if (arg && (parse_num(arg, 86400, &n) == -1 || n == 0))
@@ -1351,6 +1367,8 @@ parse_args(int argc, char **argv, struct options *o)
 	o->buffer_kb = DEFAULT_BUFFER_KB;
 	o->user = "nobody";
 	o->socket = CONTROL_DEFAULT_PATH;
+	o->refresh_ms = IDENT_PERIOD_MS;
+	o->keep_ms = IDENT_KEEP_MS;
 	filter_init(&o->filter);
 	while ((ch = getopt_long(argc, argv, "g:r:w:c:o:B:u:s:nvhV", longopts,
 	    NULL)) != -1) {
@@ -1410,7 +1428,8 @@ names_init(struct capture *cap)
 
 	if (o->numeric)
 		return;
-	cap->ids = ident_cache_new(IDENT_KEEP_MS);
+	cap->ids = ident_cache_new(o->keep_ms);
+	ident_cache_set_period(cap->ids, o->refresh_ms);
 	if ((cap->sf = statusfetch_start(o->socket)) == NULL)
 		log_warn("cannot start the status helper");
 }
@@ -1419,7 +1438,7 @@ names_init(struct capture *cap)
 static int
 capture_timeout(const struct capture *cap)
 {
-	int64_t	t = cap->ids ? IDENT_PERIOD_MS / 4 : -1, f;
+	int64_t	t = cap->ids ? IDENT_RETRY_MS : -1, f;
 
 	if (cap->flows) {
 		f = cap->flows_next - now_ms();

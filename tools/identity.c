@@ -35,6 +35,7 @@ struct ident_cache {
 	struct host_addr	*host;
 	size_t			 nhost;
 	int64_t			 keep_ms;
+	int64_t			 period_ms;
 	int64_t			 last_load;	/* 0: never loaded */
 	int64_t			 last_query;
 	int64_t			 backoff_until;
@@ -366,7 +367,7 @@ ident_cache_due(const struct ident_cache *c, int64_t now, int unknown)
 		return 1;
 	if (now < c->backoff_until)
 		return 0;
-	return since >= (unknown ? IDENT_RETRY_MS : IDENT_PERIOD_MS);
+	return since >= (unknown ? IDENT_RETRY_MS : c->period_ms);
 }
 
 size_t
@@ -381,7 +382,14 @@ ident_cache_new(int64_t keep_ms)
 	struct ident_cache	*c = xcalloc(1, sizeof(*c));
 
 	c->keep_ms = keep_ms;
+	c->period_ms = IDENT_PERIOD_MS;
 	return c;
+}
+
+void
+ident_cache_set_period(struct ident_cache *c, int64_t ms)
+{
+	c->period_ms = ms;
 }
 
 void

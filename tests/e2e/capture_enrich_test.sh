@@ -4,8 +4,9 @@
 # printed with both names, the policy and db's compose project, service
 # and labels (text and JSON, every JSON line parsed by jq); --from/--to
 # by name and by label selector keep only their flows, live and on a
-# saved file; a container removed right after sending is still named; a
-# flow from the host is "host".  The capture runs as nobody: its status
+# saved file; --flows counts; a container newer than the capture's last
+# refresh is named at its first packet; a container removed right after
+# sending is still named; a flow from the host is "host".  The capture runs as nobody: its status
 # helper keeps the access to the root-only control socket.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -173,6 +174,24 @@ stop_captures
 [ "$(awk '$3 == "web" && $5 == "db:5432" && $1 > n { n = $1 } END { print n + 0 }' "$L")" -ge 2 ] &&
 	pass "live --flows: two connections from new source ports counted in one line" ||
 	fail "live --flows counts: $(cat "$L")"
+
+# ---- a container started after the capture's last refresh is named at
+# its first packet: an unknown address makes the capture ask again.
+N=$W/late.json
+start_capture "$N" -o json --refresh 3600
+wait_for 5 bound || fail "capture did not bind group $GROUP: $(cat "$N.err")"
+sleep 0.6	# past the rate limit of the on-unknown query
+run_ctr late app=web sleep 1d
+LATE=$(ctr_ip late)
+wait_for 20 in_sync 4 || fail "daemon did not learn late"
+tcp_reply late "$DB" 5432 >/dev/null
+wait_for 5 has "$N" "any(.[]; .src == \"$LATE\")"
+stop_captures
+has "$N" "any(.[]; .src == \"$LATE\" and .src_name == \"late\" and .dst_name == \"db\")" &&
+	pass "a container newer than the last refresh is named at its first packet" ||
+	fail "late not named: $(jq -c "select(.src == \"$LATE\") | [.src_name, .dst_name]" "$N" | head -2)"
+docker rm -f late >/dev/null
+wait_for 10 in_sync 3 || fail "daemon still lists late"
 
 # ---- a container removed right after sending is still named.  The
 # capture is stopped while the container sends and is removed, so that

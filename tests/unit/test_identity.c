@@ -232,6 +232,12 @@ test_refresh_timing(void **state)
 	assert_true(ident_cache_due(c, T0 + IDENT_BACKOFF_MS, 0));
 	ident_cache_queried(c, T0 + IDENT_BACKOFF_MS, 1);
 	assert_true(ident_cache_due(c, T0 + IDENT_BACKOFF_MS + IDENT_RETRY_MS, 1));
+	/* A longer period (--refresh). */
+	ident_cache_set_period(c, 60000);
+	ident_cache_queried(c, T0, 1);
+	assert_false(ident_cache_due(c, T0 + 59999, 0));
+	assert_true(ident_cache_due(c, T0 + 59999, 1));
+	assert_true(ident_cache_due(c, T0 + 60000, 0));
 	ident_cache_free(c);
 }
 
