@@ -26,11 +26,14 @@ PURE	 = $(LANG) src/explain.c src/inventory.c src/docker_parse.c src/ir.c src/ir
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/metrics_http.c src/bulkheadd.c
 CLI	 = tools/bulkhead.c
-CAPTURE	 = tools/nflog.c tools/capture.c
+# Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
+CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c
+CAPTURE	 = $(CAPTURE_PURE) src/selector.c src/control_proto.c tools/statusfetch.c \
+	   tools/capture.c
 
 LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl libmicrohttpd) -pthread
 LIBS_CLI	= $(shell pkg-config --libs jansson)
-LIBS_CAPTURE	= $(shell pkg-config --libs libpcap)
+LIBS_CAPTURE	= $(shell pkg-config --libs libpcap jansson)
 LIBS_UNIT	= $(shell pkg-config --libs jansson cmocka)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -54,7 +57,7 @@ $(B)/bulkhead-capture: $(call obj,$(COMMON) $(CAPTURE))
 UNIT_TESTS = $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS  = $(addprefix $(B)/tests/,$(UNIT_TESTS))
 
-$(B)/tests/test_%: tests/unit/test_%.c $(call obj,$(COMMON) $(PURE) tools/nflog.c)
+$(B)/tests/test_%: tests/unit/test_%.c $(call obj,$(COMMON) $(PURE) $(CAPTURE_PURE))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $^ $(LIBS_UNIT) $(LDFLAGS)
 
@@ -87,9 +90,9 @@ FUZZ_SECONDS	?= 20
 FUZZ_CFLAGS	= -std=gnu11 -O1 -g -Iinclude -D_GNU_SOURCE -DBULKHEAD_VERSION=\"$(VERSION)\" \
 		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-build/fuzz/%: tests/fuzz/%.c $(COMMON) $(PURE) tools/nflog.c $(wildcard include/*.h)
+build/fuzz/%: tests/fuzz/%.c $(COMMON) $(PURE) $(CAPTURE_PURE) $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON) $(PURE) tools/nflog.c $(LIBS_UNIT)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON) $(PURE) $(CAPTURE_PURE) $(LIBS_UNIT)
 
 fuzz-bins: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 

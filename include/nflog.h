@@ -9,7 +9,8 @@
  *   "bh|<verdict>|<dir>|<rule>|<policy>"
  *   verdict: D (denied), A (audit: would deny, allowed), L (log rule),
  *            S (spoofed source, dropped by the port guard),
- *            P (pending: a container port not classified yet, dropped)
+ *            P (pending: a container port not classified yet, dropped),
+ *            Q (quarantined: all of a container's traffic cut)
  *   dir: I (ingress) or E (egress); rule: 0-based index, or * for the
  *   policy's default deny; policy: metadata.name (may be truncated).
  */

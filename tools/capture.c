@@ -10,39 +10,16 @@
  * printed in the event stream when it is noticed, and the totals go to
  * stderr on exit.  Records that do not decode are counted and reported.
  *
- * JSON output (-o json): one object per line, fields always present, null
- * when unknown.  These names are stable:
- *   event       "packet", or "loss" for a kernel overrun notice, which has
- *               only event, time and overruns (number of ENOBUFS errors
- *               since the last notice; each one lost one or more records)
- *   time        RFC 3339 UTC with microseconds: the kernel's timestamp if
- *               the record has one, else when the record was read
- *   group       NFLOG group the record came from
- *   verdict     "denied", "audit", "log", "spoofed" or "pending"; null when the prefix
- *               is not bulkhead's
- *   direction   "ingress" or "egress" (null when not ours)
- *   policy      policy name (null when not ours)
- *   rule        0-based rule index in the policy, -1 for the policy's
- *               default deny (null when not ours)
- *   prefix      the raw NFLOG prefix (null when the record has none)
- *   family      "ipv4" or "ipv6" (null when the payload is neither)
- *   ethertype   the hardware protocol of the record (2048 for IPv4)
- *   proto       "tcp", "udp", "sctp", "icmp", "icmpv6", "udplite", "dccp",
- *               ..., or the protocol number as a string
- *   src, dst    addresses; sport, dport: ports (null without ports)
- *   src_name, dst_name  container names (null until enrichment exists)
- *   icmp_type, icmp_code  (null unless ICMP or ICMPv6)
- *   tcp_flags   set flags as letters, FIN first: F S R P A U E C (so a
- *               SYN-ACK is "SA"); null unless TCP
- *   fragment    true for a non-first fragment (no ports)
- *   indev, outdev, physindev, physoutdev  interface names ("if<N>" when
- *               the index has no name here), null when absent
- *   mark, uid, gid  numbers or null
- *   len         length of the logged packet in bytes
- * Strings are escaped per RFC 8259; bytes outside ASCII become \u00XX.
+ * Peers are named from bulkheadd's status (identity.c holds the cache,
+ * statusfetch.c the helper that keeps access to the root-only control
+ * socket after the capture drops its privileges); filters are filter.c,
+ * --flows is flows.c.  The text line, the JSON fields (stable names) and
+ * the flow lines are documented in docs/capture.md.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <poll.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -59,8 +36,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "filter.h"
+#include "flows.h"
+#include "identity.h"
 #include "log.h"
 #include "nflog.h"
+#include "statusfetch.h"
 #include "util.h"
 
 #ifndef BULKHEAD_VERSION
@@ -71,16 +53,10 @@
 #define DEFAULT_GROUP		100	/* bulkheadd --nflog-group default */
 #define DEFAULT_BUFFER_KB	16384	/* KiB, as tcpdump -B */
 #define MAX_GROUPS		32	/* libpcap's limit per handle */
+#define DEFAULT_FLOWS_S		10	/* --flows window */
 #define ETHERTYPE_IPV4		0x0800
 #define ETHERTYPE_IPV6		0x86dd
 #define ETHERTYPE_ARP		0x0806
-
-struct filter {
-	int		 proto;		/* -1: any */
-	int		 port;		/* -1: any */
-	const char	*policy;
-	char		 verdict;	/* 0: any */
-};
 
 struct options {
 	uint16_t	 groups[MAX_GROUPS];
@@ -93,6 +69,13 @@ struct options {
 	const char	*user;
 	int		 verbose;
 	struct filter	 filter;
+	const char	*socket;	/* bulkheadd's control socket */
+	int		 socket_set;	/* -s given */
+	int		 numeric;	/* -n: no names */
+	int64_t		 refresh_ms;	/* --refresh */
+	int64_t		 keep_ms;	/* --keep */
+	char		*bpf;		/* payload filter expression, or NULL */
+	int64_t		 flows_ms;	/* --flows window; 0: one line per event */
 };
 
 struct capture {
@@ -105,6 +88,14 @@ struct capture {
 	unsigned long		 nshown;
 	unsigned int		 drops_seen;
 	int			 out_failed;
+	int			 done;		/* -c reached or output failed */
+	struct ident_cache	*ids;		/* NULL with -n */
+	struct statusfetch	*sf;
+	int			 names_warned;
+	struct bpf_program	 bpf;
+	int			 has_bpf;
+	struct flows		*flows;		/* with --flows */
+	int64_t			 flows_next;	/* when to print them */
 };
 
 /* One decoded record. */
@@ -115,6 +106,7 @@ struct event {
 	int			decoded;	/* pi holds the IP packet */
 	struct pkt_info		pi;
 	struct bh_prefix	bp;		/* verdict 0: not ours */
+	const struct peer	*src, *dst;	/* NULL: not known */
 };
 
 static const struct {
@@ -129,22 +121,32 @@ static const struct {
 	{ "ipv6-icmp", IPPROTO_ICMPV6 },
 };
 
-static pcap_t	*sig_pcap;
+static pcap_t			*sig_pcap;
+static volatile sig_atomic_t	 stopping;
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: bulkhead-capture [-g GROUP]... [-r FILE] [-w FILE] [-c N]\n"
-	    "                        [-o text|json] [filters] [options]\n"
-	    "Shows the packets bulkhead logs (denied, audited, spoofed), one line each.\n"
+	    "                        [-o text|json] [filters] [options] [EXPRESSION]\n"
+	    "Shows the packets bulkhead logs (denied, audited, spoofed), one line\n"
+	    "each, with the containers they come from and go to.\n"
 	    "  -g, --group N        NFLOG group to read; repeat for several (up to %d);\n"
 	    "                       default %d, the group bulkheadd logs to by default\n"
 	    "  -r, --read FILE      read a saved capture (pcap, link type NFLOG) instead\n"
+	    "                       (names only with -s: the daemon's current ones)\n"
 	    "  -w, --write FILE     also save the shown records to FILE (pcap, NFLOG),\n"
 	    "                       readable by tshark/Wireshark\n"
 	    "  -c, --count N        stop after N events\n"
 	    "  -o, --output FMT     text (default) or json: one object per line\n"
+	    "  -s, --control-socket PATH  bulkheadd's socket, for container names\n"
+	    "                       (default %s)\n"
+	    "  -n, --numeric        addresses only, do not ask bulkheadd\n"
+	    "      --refresh S      ask bulkheadd every S seconds (default %d), and\n"
+	    "                       at most every 0.5 s when an address is unknown\n"
+	    "      --keep S         name containers S seconds after they are gone\n"
+	    "                       (default %d)\n"
 	    "  -B, --buffer-size KB kernel socket buffer for bursts, in KiB\n"
 	    "                       (default %d, 16 MiB)\n"
 	    "  -u, --user USER      after opening, run as USER (default nobody;\n"
@@ -152,34 +154,127 @@ usage(FILE *f)
 	    "  -v, --verbose        more messages on stderr\n"
 	    "  -h, --help, -V, --version\n"
 	    "filters (all must match):\n"
+	    "      --from PEER      source: a container name, id prefix (12+), host,\n"
+	    "                       world, an address, or a label selector such as\n"
+	    "                       \"app == 'web'\" (the policy language)\n"
+	    "      --to PEER        destination, the same way\n"
 	    "      --proto P        tcp, udp, sctp, icmp, icmpv6, ... or a number\n"
 	    "      --port N         source or destination port N\n"
 	    "      --policy NAME    events attributed to policy NAME\n"
-	    "      --verdict V      denied, audit, log, spoofed or pending\n"
-	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO [FLAGS] policy NAME DIR\n"
-	    "      rule N|default in DEV out DEV   (VERDICT is the quoted raw\n"
-	    "      prefix when it is not bulkhead's; DEV is the bridge port)\n"
-	    "json fields: event time group verdict direction policy rule prefix\n"
-	    "      family ethertype proto src sport dst dport src_name dst_name\n"
-	    "      icmp_type icmp_code tcp_flags fragment indev outdev physindev\n"
-	    "      physoutdev mark uid gid len   (null when unknown; an object\n"
-	    "      {\"event\":\"loss\",\"time\",\"overruns\"} reports kernel drops)\n"
+	    "      --verdict V      denied, audit, log, spoofed, pending, quarantined\n"
+	    "      EXPRESSION       a pcap filter on the IP packet (\"tcp[13] & 2 != 0\")\n"
+	    "      --flows[=S]      aggregate into flows over windows of S seconds\n"
+	    "                       (default %d): one line per source, destination,\n"
+	    "                       port, protocol, verdict and policy rule with its\n"
+	    "                       count, first and last time; printed each window\n"
+	    "                       and at exit\n"
+	    "text: TIME VERDICT SRC:PORT \u2192 DST:PORT PROTO POLICY/RULE DIR [FLAGS]\n"
+	    "      in DEV out DEV.  SRC and DST are container names, host/ADDR,\n"
+	    "      world/ADDR, or ADDR without bulkheadd; RULE is the rule index or\n"
+	    "      default; VERDICT is the quoted raw prefix when not bulkhead's\n"
+	    "json: one object per line, fields documented in docs/capture.md\n"
 	    "On exit (end of file, -c, SIGINT, SIGTERM) the records received,\n"
 	    "dropped by the kernel and malformed are printed on stderr.\n",
-	    MAX_GROUPS, DEFAULT_GROUP, DEFAULT_BUFFER_KB);
+	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH,
+	    IDENT_PERIOD_MS / 1000, IDENT_KEEP_MS / 1000, DEFAULT_BUFFER_KB,
+	    DEFAULT_FLOWS_S);
 }
 
-/* ---- names: the enrichment seam ---- */
+/* ---- names: who is behind the addresses ---- */
 
-/*
- * The name of the container (or "host", "world") behind an address.
- * bulkheadd will answer this over its control socket; until then there
- * is no source of names and every address stays unnamed.
- */
-static const char *
-peer_name(int family, const void *addr)
+static int64_t
+tv_ms(const struct timeval *tv)
 {
-	return NULL;
+	return (int64_t)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timeval	tv;
+
+	gettimeofday(&tv, NULL);
+	return tv_ms(&tv);
+}
+
+/* The host's own addresses, for the "host" peer. */
+static void
+names_host(struct ident_cache *ids)
+{
+	struct ifaddrs	*ifa, *i;
+	struct in_addr	 v4[256];
+	struct in6_addr	 v6[256];
+	size_t		 n4 = 0, n6 = 0;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_debug("%s: getifaddrs: %s", __func__, strerror(errno));
+		return;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && n4 < ARRAY_SIZE(v4))
+			v4[n4++] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		if (i->ifa_addr->sa_family == AF_INET6 && n6 < ARRAY_SIZE(v6))
+			v6[n6++] = ((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+	}
+	freeifaddrs(ifa);
+	ident_cache_set_host(ids, AF_INET, v4, n4);
+	ident_cache_set_host(ids, AF_INET6, v6, n6);
+}
+
+/* Asks bulkheadd for its containers; warns once when it cannot. */
+static void
+names_refresh(struct capture *cap)
+{
+	char	 err[256], *ans = NULL;
+	int64_t	 now = now_ms();
+
+	names_host(cap->ids);
+	if (cap->sf == NULL) {
+		snprintf(err, sizeof(err), "cannot start the status helper");
+		goto err;
+	}
+	if (statusfetch_get(cap->sf, &ans, err, sizeof(err)) == -1 ||
+	    ident_cache_load(cap->ids, ans, now, err, sizeof(err)) == -1)
+		goto err;
+	free(ans);
+	ident_cache_queried(cap->ids, now, 1);
+	if (cap->names_warned == 1) {
+		log_info("container names from bulkheadd from now on");
+		cap->names_warned = 2;
+	}
+	log_debug("%s: %zu addresses known", __func__,
+	    ident_cache_size(cap->ids));
+	return;
+err:
+	free(ans);
+	ident_cache_queried(cap->ids, now, 0);
+	if (!cap->names_warned) {
+		log_warnx("no container names (%s): showing addresses", err);
+		cap->names_warned = 1;
+	}
+}
+
+/* Names the event's peers, asking bulkheadd again (rate-limited) when
+ * an address is unknown: a container may have just started. */
+static void
+names_event(struct capture *cap, struct event *ev)
+{
+	int64_t		t = tv_ms(&ev->ts);
+	int		family = ev->pi.family;
+
+	if (cap->ids == NULL || !ev->decoded)
+		return;
+	ev->src = ident_cache_lookup(cap->ids, family, &ev->pi.src, t);
+	ev->dst = ident_cache_lookup(cap->ids, family, &ev->pi.dst, t);
+	if (!cap->live || ev->src == NULL ||
+	    (ev->src->kind != PEER_WORLD && ev->dst->kind != PEER_WORLD) ||
+	    !ident_cache_due(cap->ids, now_ms(), 1))
+		return;
+	names_refresh(cap);
+	ev->src = ident_cache_lookup(cap->ids, family, &ev->pi.src, t);
+	ev->dst = ident_cache_lookup(cap->ids, family, &ev->pi.dst, t);
 }
 
 /* ---- decoding ---- */
@@ -225,26 +320,27 @@ event_decode(struct event *ev, const struct pcap_pkthdr *h,
 	return 0;
 }
 
+/* The event's IP payload matches the BPF expression. */
 static int
-filter_set(const struct filter *f)
+bpf_match(const struct capture *cap, const struct event *ev)
 {
-	return f->proto >= 0 || f->port >= 0 || f->policy || f->verdict;
+	struct pcap_pkthdr	h;
+
+	if (!cap->has_bpf)
+		return 1;
+	if (!ev->decoded)
+		return 0;
+	memset(&h, 0, sizeof(h));
+	h.ts = ev->ts;
+	h.caplen = h.len = (bpf_u_int32)ev->rec.payload_len;
+	return pcap_offline_filter(&cap->bpf, &h, ev->rec.payload) != 0;
 }
 
 static int
-filter_match(const struct filter *f, const struct event *ev)
+event_match(const struct capture *cap, const struct event *ev)
 {
-	if (f->proto >= 0 && (!ev->decoded || ev->pi.proto != f->proto))
-		return 0;
-	if (f->port >= 0 && (!ev->decoded || !ev->pi.has_ports ||
-	    (ev->pi.sport != f->port && ev->pi.dport != f->port)))
-		return 0;
-	if (f->policy && (ev->bp.verdict == 0 ||
-	    strcmp(ev->bp.policy, f->policy) != 0))
-		return 0;
-	if (f->verdict && ev->bp.verdict != f->verdict)
-		return 0;
-	return 1;
+	return filter_match(&cap->opts->filter, ev->decoded ? &ev->pi : NULL,
+	    &ev->bp, ev->src, ev->dst) && bpf_match(cap, ev);
 }
 
 /* ---- words ---- */
@@ -266,7 +362,7 @@ verdict_word(char v)
 static char
 verdict_letter(const char *word)
 {
-	static const char	letters[] = "DALSP";
+	static const char	letters[] = "DALSPQ";
 	size_t			i;
 
 	for (i = 0; letters[i]; i++)
@@ -324,14 +420,32 @@ tcp_flags_str(uint8_t flags, char buf[9])
 	buf[n] = '\0';
 }
 
-/* The interface's name, or "if<N>" when it has none here. */
+/*
+ * The interface's name, or "if<N>" when it has none here.  Names are
+ * cached for a second: if_indextoname costs three system calls, and
+ * veths come and go with containers more slowly than that.
+ */
 static const char *
 ifname(uint32_t idx, char buf[IF_NAMESIZE + 12])
 {
+	static struct {
+		uint32_t	idx;
+		time_t		at;
+		char		name[IF_NAMESIZE + 12];
+	}		 cache[64];
+	time_t		 now = time(NULL);
+	size_t		 slot = idx % ARRAY_SIZE(cache);
+
 	if (idx == 0)
 		return NULL;
-	if (if_indextoname(idx, buf) == NULL)
-		snprintf(buf, IF_NAMESIZE + 12, "if%u", idx);
+	if (cache[slot].idx != idx || cache[slot].at != now) {
+		if (if_indextoname(idx, cache[slot].name) == NULL)
+			snprintf(cache[slot].name, sizeof(cache[slot].name),
+			    "if%u", idx);
+		cache[slot].idx = idx;
+		cache[slot].at = now;
+	}
+	memcpy(buf, cache[slot].name, IF_NAMESIZE + 12);
 	return buf;
 }
 
@@ -388,29 +502,55 @@ text_sane(struct strbuf *sb, const char *s)
 	}
 }
 
+/*
+ * A container by its name, the host and the world by their word and the
+ * address (host/172.17.0.1), an unknown peer (no bulkheadd) by its
+ * address; then :port when there is one.
+ */
 static void
-text_endpoint(struct strbuf *sb, const struct pkt_info *pi, int src)
+text_endpoint(struct strbuf *sb, const struct pkt_info *pi,
+    const struct peer *p, int src)
 {
-	char		 a[INET6_ADDRSTRLEN];
-	const char	*name = peer_name(pi->family, src ? (const void *)&pi->src :
-			    (const void *)&pi->dst);
+	char	a[INET6_ADDRSTRLEN];
+	int	v6 = pi->family == AF_INET6;
 
 	addr_str(pi, src, a);
-	if (pi->has_ports && pi->family == AF_INET6)
-		strbuf_addf(sb, "[%s]:%u", a, src ? pi->sport : pi->dport);
-	else if (pi->has_ports)
-		strbuf_addf(sb, "%s:%u", a, src ? pi->sport : pi->dport);
-	else
-		strbuf_addstr(sb, a);
-	if (name)
-		strbuf_addf(sb, "(%s)", name);
+	if (p && p->kind == PEER_CONTAINER) {
+		text_sane(sb, p->name);
+		v6 = 0;
+	} else {
+		if (p)
+			strbuf_addf(sb, "%s/", p->name);
+		if (v6 && pi->has_ports)
+			strbuf_addf(sb, "[%s]", a);
+		else
+			strbuf_addstr(sb, a);
+	}
+	if (pi->has_ports)
+		strbuf_addf(sb, ":%u", src ? pi->sport : pi->dport);
+}
+
+static void
+text_flags(struct strbuf *sb, const struct pkt_info *pi)
+{
+	char	flags[9];
+
+	if (pi->proto == IPPROTO_TCP && pi->has_ports) {
+		tcp_flags_str(pi->tcp_flags, flags);
+		strbuf_addf(sb, " [%s]", flags);
+	}
+	if (pi->has_icmp)
+		strbuf_addf(sb, " type %u code %u", pi->icmp_type,
+		    pi->icmp_code);
+	if (pi->fragment)
+		strbuf_addstr(sb, " frag");
 }
 
 static void
 text_packet(struct strbuf *sb, const struct event *ev)
 {
 	const struct pkt_info	*pi = &ev->pi;
-	char			 num[8], flags[9];
+	char			 num[8];
 
 	if (!ev->decoded) {
 		if (ev->rec.hw_protocol == ETHERTYPE_ARP)
@@ -421,20 +561,26 @@ text_packet(struct strbuf *sb, const struct event *ev)
 		return;
 	}
 	strbuf_add(sb, " ", 1);
-	text_endpoint(sb, pi, 1);
+	text_endpoint(sb, pi, ev->src, 1);
 	strbuf_addstr(sb, " \u2192 ");
-	text_endpoint(sb, pi, 0);
+	text_endpoint(sb, pi, ev->dst, 0);
 	strbuf_addf(sb, " %s", proto_name(pi->proto, num, sizeof(num)));
-	if (pi->fragment)
-		strbuf_addstr(sb, " frag");
-	if (pi->has_icmp)
-		strbuf_addf(sb, " %u/%u", pi->icmp_type, pi->icmp_code);
-	if (pi->proto == IPPROTO_TCP && pi->has_ports) {
-		tcp_flags_str(pi->tcp_flags, flags);
-		strbuf_addf(sb, " [%s]", flags);
-	}
 }
 
+/* policy/rule direction: the rule's 0-based index, or "default". */
+static void
+text_policy(struct strbuf *sb, const struct bh_prefix *bp)
+{
+	strbuf_add(sb, " ", 1);
+	text_sane(sb, bp->policy);
+	if (bp->rule < 0)
+		strbuf_addstr(sb, "/default");
+	else
+		strbuf_addf(sb, "/%d", bp->rule);
+	strbuf_addf(sb, " %s", dir_word(bp->dir));
+}
+
+/* TIME VERDICT SRC → DST PROTO POLICY/RULE DIR [FLAGS] in DEV out DEV */
 static void
 text_event(struct strbuf *sb, const struct event *ev)
 {
@@ -453,15 +599,10 @@ text_event(struct strbuf *sb, const struct event *ev)
 		strbuf_addstr(sb, " -");
 	}
 	text_packet(sb, ev);
-	if (ev->bp.verdict) {
-		strbuf_addstr(sb, " policy ");
-		text_sane(sb, ev->bp.policy);
-		strbuf_addf(sb, " %s", dir_word(ev->bp.dir));
-		if (ev->bp.rule < 0)
-			strbuf_addstr(sb, " rule default");
-		else
-			strbuf_addf(sb, " rule %d", ev->bp.rule);
-	}
+	if (ev->bp.verdict)
+		text_policy(sb, &ev->bp);
+	if (ev->decoded)
+		text_flags(sb, &ev->pi);
 	/* The bridge port when there is one, else the interface. */
 	if ((in = ifname(ev->rec.physindev ? ev->rec.physindev :
 	    ev->rec.indev, idev)) != NULL)
@@ -478,29 +619,80 @@ json_key(struct strbuf *sb, const char *key)
 {
 	if (sb->len > 1)
 		strbuf_add(sb, ",", 1);
-	strbuf_addf(sb, "\"%s\":", key);
+	strbuf_add(sb, "\"", 1);
+	strbuf_addstr(sb, key);
+	strbuf_add(sb, "\":", 2);
+}
+
+/* s as a JSON string. */
+static void
+json_quote(struct strbuf *sb, const char *s)
+{
+	const char	*run;
+
+	strbuf_add(sb, "\"", 1);
+	while (*s) {
+		unsigned char	c;
+
+		/* The bytes that need no escape, in one go. */
+		for (run = s; *s; s++) {
+			c = (unsigned char)*s;
+			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f)
+				break;
+		}
+		strbuf_add(sb, run, (size_t)(s - run));
+		if (*s == '\0')
+			break;
+		c = (unsigned char)*s++;
+		if (c == '"' || c == '\\')
+			strbuf_addf(sb, "\\%c", c);
+		else
+			strbuf_addf(sb, "\\u%04x", c);
+	}
+	strbuf_add(sb, "\"", 1);
 }
 
 static void
 json_str(struct strbuf *sb, const char *key, const char *s)
 {
 	json_key(sb, key);
-	if (s == NULL) {
+	if (s == NULL)
+		strbuf_addstr(sb, "null");
+	else
+		json_quote(sb, s);
+}
+
+/* A peer's identity: <side>_kind, _id, _namespace, _service, _labels. */
+static void
+json_peer(struct strbuf *sb, const char *side, const struct peer *p)
+{
+	const struct peer	*c = p && p->kind == PEER_CONTAINER ? p : NULL;
+	char			 key[32];
+	size_t			 i;
+
+	snprintf(key, sizeof(key), "%s_kind", side);
+	json_str(sb, key, p ? peer_kind_word(p->kind) : NULL);
+	snprintf(key, sizeof(key), "%s_id", side);
+	json_str(sb, key, c ? c->id : NULL);
+	snprintf(key, sizeof(key), "%s_namespace", side);
+	json_str(sb, key, c ? c->project : NULL);
+	snprintf(key, sizeof(key), "%s_service", side);
+	json_str(sb, key, c ? c->service : NULL);
+	snprintf(key, sizeof(key), "%s_labels", side);
+	json_key(sb, key);
+	if (c == NULL) {
 		strbuf_addstr(sb, "null");
 		return;
 	}
-	strbuf_add(sb, "\"", 1);
-	for (; *s; s++) {
-		unsigned char	c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			strbuf_addf(sb, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			strbuf_addf(sb, "\\u%04x", c);
-		else
-			strbuf_add(sb, s, 1);
+	strbuf_add(sb, "{", 1);
+	for (i = 0; i < c->labels.n; i++) {
+		if (i)
+			strbuf_add(sb, ",", 1);
+		json_quote(sb, c->labels.v[i].key);
+		strbuf_add(sb, ":", 1);
+		json_quote(sb, c->labels.v[i].value);
 	}
-	strbuf_add(sb, "\"", 1);
+	strbuf_add(sb, "}", 1);
 }
 
 static void
@@ -553,8 +745,8 @@ json_packet(struct strbuf *sb, const struct event *ev)
 	json_num(sb, "sport", pi->sport, ip && pi->has_ports);
 	json_str(sb, "dst", ip ? dst : NULL);
 	json_num(sb, "dport", pi->dport, ip && pi->has_ports);
-	json_str(sb, "src_name", ip ? peer_name(pi->family, &pi->src) : NULL);
-	json_str(sb, "dst_name", ip ? peer_name(pi->family, &pi->dst) : NULL);
+	json_str(sb, "src_name", ev->src ? ev->src->name : NULL);
+	json_str(sb, "dst_name", ev->dst ? ev->dst->name : NULL);
 	json_num(sb, "icmp_type", pi->icmp_type, ip && pi->has_icmp);
 	json_num(sb, "icmp_code", pi->icmp_code, ip && pi->has_icmp);
 	json_str(sb, "tcp_flags", ip && pi->proto == IPPROTO_TCP &&
@@ -585,24 +777,47 @@ json_event(struct strbuf *sb, const struct event *ev)
 	json_num(sb, "uid", r->uid, r->has_uid);
 	json_num(sb, "gid", r->gid, r->has_gid);
 	json_num(sb, "len", (long long)r->payload_len, 1);
+	json_peer(sb, "src", ev->src);
+	json_peer(sb, "dst", ev->dst);
 	strbuf_add(sb, "}", 1);
 }
 
 /* ---- the loop ---- */
 
+/* Ends the capture after the current record. */
+static void
+capture_stop(struct capture *cap)
+{
+	cap->done = 1;
+	pcap_breakloop(cap->pcap);
+}
+
+static void
+output_failed(struct capture *cap)
+{
+	/* A reader that went away (| head) is a normal end. */
+	if (errno == EPIPE)
+		log_debug("%s: reader closed the output", __func__);
+	else if (!cap->out_failed++)
+		log_warn("%s: cannot write the output", __func__);
+	capture_stop(cap);
+}
+
+/* Lines are flushed after each batch the kernel hands over, not one by
+ * one: a burst costs one write, not one per packet. */
+static void
+output_flush(struct capture *cap)
+{
+	if (fflush(stdout) == EOF)
+		output_failed(cap);
+}
+
 static void
 emit_line(struct capture *cap, struct strbuf *sb)
 {
 	strbuf_add(sb, "\n", 1);
-	if (fwrite(sb->buf, 1, sb->len, stdout) != sb->len ||
-	    fflush(stdout) == EOF) {
-		/* A reader that went away (| head) is a normal end. */
-		if (errno == EPIPE)
-			log_debug("%s: reader closed the output", __func__);
-		else if (!cap->out_failed++)
-			log_warn("%s: cannot write the output", __func__);
-		pcap_breakloop(cap->pcap);
-	}
+	if (fwrite(sb->buf, 1, sb->len, stdout) != sb->len)
+		output_failed(cap);
 }
 
 static void
@@ -630,6 +845,166 @@ emit_loss(struct capture *cap, unsigned int overruns)
 	strbuf_release(&sb);
 }
 
+/* ---- --flows: aggregated output ---- */
+
+static void
+flow_key_fill(struct flow_key *k, const struct event *ev)
+{
+	const struct pkt_info	*pi = &ev->pi;
+
+	flow_key_init(k);
+	k->verdict = ev->bp.verdict;
+	k->dir = ev->bp.dir;
+	k->rule = ev->bp.verdict ? ev->bp.rule : 0;
+	strlcpy_bh(k->policy, ev->bp.verdict ? ev->bp.policy : "",
+	    sizeof(k->policy));
+	if (!ev->decoded)
+		return;
+	k->family = (uint8_t)pi->family;
+	k->proto = pi->proto;
+	if (pi->has_ports)
+		k->dport = pi->dport;
+	memcpy(k->src, &pi->src, pi->family == AF_INET ? 4 : 16);
+	memcpy(k->dst, &pi->dst, pi->family == AF_INET ? 4 : 16);
+}
+
+static void
+flows_event(struct capture *cap, const struct event *ev)
+{
+	struct flow_key	k;
+
+	flow_key_fill(&k, ev);
+	flows_add(cap->flows, &k, tv_ms(&ev->ts),
+	    ev->src ? ev->src->name : NULL, ev->src ? (int)ev->src->kind : 0,
+	    ev->dst ? ev->dst->name : NULL, ev->dst ? (int)ev->dst->kind : 0);
+}
+
+static void
+ms_tv(int64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* A flow's peer as in the event lines: name, kind/ADDR or ADDR. */
+static void
+flow_text_peer(struct strbuf *sb, const struct flow *f, int src)
+{
+	char		 a[INET6_ADDRSTRLEN];
+	int		 kind = src ? f->src_kind : f->dst_kind;
+	const char	*name = src ? f->src_name : f->dst_name;
+
+	if (f->key.family == 0) {
+		strbuf_addstr(sb, "non-ip");
+		return;
+	}
+	if (kind == PEER_CONTAINER) {
+		text_sane(sb, name);
+		return;
+	}
+	inet_ntop(f->key.family, src ? f->key.src : f->key.dst, a, sizeof(a));
+	if (kind)
+		strbuf_addf(sb, "%s/", peer_kind_word((enum peer_kind)kind));
+	if (!src && f->key.family == AF_INET6 && f->key.dport >= 0)
+		strbuf_addf(sb, "[%s]", a);
+	else
+		strbuf_addstr(sb, a);
+}
+
+/* COUNT VERDICT SRC → DST:PORT PROTO POLICY/RULE DIR first T last T */
+static void
+flow_text(struct strbuf *sb, const struct flow *f)
+{
+	struct bh_prefix	bp;
+	struct timeval		tv;
+	char			num[8], t[32];
+
+	strbuf_addf(sb, "%llu %s ", (unsigned long long)f->count,
+	    f->key.verdict ? verdict_word(f->key.verdict) : "-");
+	flow_text_peer(sb, f, 1);
+	strbuf_addstr(sb, " \u2192 ");
+	flow_text_peer(sb, f, 0);
+	if (f->key.dport >= 0)
+		strbuf_addf(sb, ":%d", f->key.dport);
+	if (f->key.family)
+		strbuf_addf(sb, " %s", proto_name(f->key.proto, num,
+		    sizeof(num)));
+	if (f->key.verdict) {
+		memset(&bp, 0, sizeof(bp));
+		bp.dir = f->key.dir;
+		bp.rule = f->key.rule;
+		strlcpy_bh(bp.policy, f->key.policy, sizeof(bp.policy));
+		text_policy(sb, &bp);
+	}
+	ms_tv(f->first, &tv);
+	fmt_time_local(&tv, t);
+	strbuf_addf(sb, " first %s", t);
+	ms_tv(f->last, &tv);
+	fmt_time_local(&tv, t);
+	strbuf_addf(sb, " last %s", t);
+}
+
+static void
+flow_json(struct strbuf *sb, const struct flow *f)
+{
+	const struct flow_key	*k = &f->key;
+	struct timeval		 tv;
+	char			 t[48], num[8], s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int			 ip = k->family != 0;
+
+	if (ip) {
+		inet_ntop(k->family, k->src, s, sizeof(s));
+		inet_ntop(k->family, k->dst, d, sizeof(d));
+	}
+	strbuf_add(sb, "{", 1);
+	json_str(sb, "event", "flow");
+	ms_tv(f->first, &tv);
+	fmt_time_utc(&tv, t);
+	json_str(sb, "first", t);
+	ms_tv(f->last, &tv);
+	fmt_time_utc(&tv, t);
+	json_str(sb, "last", t);
+	json_num(sb, "count", (long long)f->count, 1);
+	json_str(sb, "verdict", verdict_word(k->verdict));
+	json_str(sb, "direction", dir_word(k->dir));
+	json_str(sb, "policy", k->verdict ? k->policy : NULL);
+	json_num(sb, "rule", k->rule, k->verdict != 0);
+	json_str(sb, "family", !ip ? NULL : k->family == AF_INET ? "ipv4" : "ipv6");
+	json_str(sb, "proto", ip ? proto_name(k->proto, num, sizeof(num)) : NULL);
+	json_str(sb, "src", ip ? s : NULL);
+	json_str(sb, "dst", ip ? d : NULL);
+	json_num(sb, "dport", k->dport, k->dport >= 0);
+	json_str(sb, "src_name", f->src_name[0] ? f->src_name : NULL);
+	json_str(sb, "dst_name", f->dst_name[0] ? f->dst_name : NULL);
+	json_str(sb, "src_kind", f->src_kind ?
+	    peer_kind_word((enum peer_kind)f->src_kind) : NULL);
+	json_str(sb, "dst_kind", f->dst_kind ?
+	    peer_kind_word((enum peer_kind)f->dst_kind) : NULL);
+	strbuf_add(sb, "}", 1);
+}
+
+/* Prints the window's flows, most events first, and starts a new one. */
+static void
+flows_flush(struct capture *cap)
+{
+	const struct flow *const	*v;
+	struct strbuf			 sb;
+	size_t				 i, n;
+
+	cap->flows_next = now_ms() + cap->opts->flows_ms;
+	v = flows_sorted(cap->flows, &n);
+	for (i = 0; i < n && !cap->out_failed; i++) {
+		strbuf_init(&sb);
+		if (cap->opts->json)
+			flow_json(&sb, v[i]);
+		else
+			flow_text(&sb, v[i]);
+		emit_line(cap, &sb);
+		strbuf_release(&sb);
+	}
+	flows_clear(cap->flows);
+}
+
 /* Reports the kernel's drops since the last look. */
 static void
 check_loss(struct capture *cap)
@@ -654,7 +1029,7 @@ dump_record(struct capture *cap, const struct pcap_pkthdr *h,
 	if (pcap_dump_flush(cap->dumper) == -1 && !cap->out_failed) {
 		log_warnx("%s: cannot write %s", __func__, cap->opts->wfile);
 		cap->out_failed = 1;
-		pcap_breakloop(cap->pcap);
+		capture_stop(cap);
 	}
 }
 
@@ -666,19 +1041,29 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	struct event		 ev;
 	struct strbuf		 sb;
 
+	if (cap->done)
+		return;
 	cap->nrecords++;
 	check_loss(cap);
 	if (event_decode(&ev, h, bytes) == -1) {
 		if (cap->nmalformed++ < 10 || o->verbose)
 			log_warnx("malformed NFLOG record %lu (%u bytes)",
 			    cap->nrecords, h->caplen);
-		if (!filter_set(&o->filter))	/* saved for a closer look */
+		/* Saved for a closer look. */
+		if (!filter_set(&o->filter) && !cap->has_bpf)
 			dump_record(cap, h, bytes);
 		return;
 	}
-	if (!filter_match(&o->filter, &ev))
+	names_event(cap, &ev);
+	if (!event_match(cap, &ev))
 		return;
 	dump_record(cap, h, bytes);
+	if (cap->flows) {
+		flows_event(cap, &ev);
+		if (++cap->nshown == o->count)
+			capture_stop(cap);
+		return;
+	}
 	strbuf_init(&sb);
 	if (o->json)
 		json_event(&sb, &ev);
@@ -687,12 +1072,13 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	emit_line(cap, &sb);
 	strbuf_release(&sb);
 	if (++cap->nshown == o->count)
-		pcap_breakloop(cap->pcap);
+		capture_stop(cap);
 }
 
 static void
 on_signal(int sig)
 {
+	stopping = 1;
 	if (sig_pcap)
 		pcap_breakloop(sig_pcap);
 }
@@ -846,7 +1232,8 @@ parse_num(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT };
+enum { OPT_PROTO = 256, OPT_PORT, OPT_POLICY, OPT_VERDICT, OPT_FROM, OPT_TO,
+	OPT_FLOWS, OPT_REFRESH, OPT_KEEP };
 
 static const struct option longopts[] = {
 	{ "group",	 required_argument, NULL, 'g' },
@@ -863,8 +1250,42 @@ static const struct option longopts[] = {
 	{ "port",	 required_argument, NULL, OPT_PORT },
 	{ "policy",	 required_argument, NULL, OPT_POLICY },
 	{ "verdict",	 required_argument, NULL, OPT_VERDICT },
+	{ "from",	 required_argument, NULL, OPT_FROM },
+	{ "to",		 required_argument, NULL, OPT_TO },
+	{ "control-socket", required_argument, NULL, 's' },
+	{ "numeric",	 no_argument,	    NULL, 'n' },
+	{ "flows",	 optional_argument, NULL, OPT_FLOWS },
+	{ "refresh",	 required_argument, NULL, OPT_REFRESH },
+	{ "keep",	 required_argument, NULL, OPT_KEEP },
 	{ NULL, 0, NULL, 0 }
 };
+
+static int
+parse_peer(struct peer_match **m, const char *arg)
+{
+	char	err[512];
+
+	peer_match_free(*m);
+	if ((*m = peer_match_parse(arg, err, sizeof(err))) == NULL)
+		return log_warnx("%s", err), -1;
+	return 0;
+}
+
+/* The words of a filter expression as one string, as tcpdump takes it. */
+static char *
+args_join(char **v, int n)
+{
+	struct strbuf	sb;
+	int		i;
+
+	strbuf_init(&sb);
+	for (i = 0; i < n; i++) {
+		if (i)
+			strbuf_add(&sb, " ", 1);
+		strbuf_addstr(&sb, v[i]);
+	}
+	return strbuf_detach(&sb);
+}
 
 /* One option; -1 with a message when its argument is bad. */
 static int
@@ -881,6 +1302,26 @@ parse_opt(struct options *o, int ch, const char *arg)
 	case 'r': o->rfile = arg; return 0;
 	case 'w': o->wfile = arg; return 0;
 	case 'u': o->user = arg; return 0;
+	case 's': o->socket = arg; o->socket_set = 1; return 0;
+	case 'n': o->numeric = 1; return 0;
+	case OPT_REFRESH:
+	case OPT_KEEP:
+		if (parse_num(arg, 86400, &n) == -1 || (n == 0 && ch == OPT_REFRESH))
+			return log_warnx("bad %s (seconds): %s", ch == OPT_KEEP ?
+			    "--keep" : "--refresh", arg), -1;
+		*(ch == OPT_KEEP ? &o->keep_ms : &o->refresh_ms) = (int64_t)n * 1000;
+		return 0;
+	case OPT_FLOWS:
+		n = DEFAULT_FLOWS_S;
+		if (arg && (parse_num(arg, 86400, &n) == -1 || n == 0))
+			return log_warnx("bad flow window (seconds, 1-86400): %s",
+			    arg), -1;
+		o->flows_ms = (int64_t)n * 1000;
+		return 0;
+	case OPT_FROM:
+	case OPT_TO:
+		return parse_peer(ch == OPT_FROM ? &o->filter.from :
+		    &o->filter.to, arg);
 	case 'v': o->verbose++; return 0;
 	case 'c':
 		if (parse_num(arg, ULONG_MAX, &o->count) == -1 || o->count == 0)
@@ -925,8 +1366,11 @@ parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->buffer_kb = DEFAULT_BUFFER_KB;
 	o->user = "nobody";
-	o->filter.proto = o->filter.port = -1;
-	while ((ch = getopt_long(argc, argv, "g:r:w:c:o:B:u:vhV", longopts,
+	o->socket = CONTROL_DEFAULT_PATH;
+	o->refresh_ms = IDENT_PERIOD_MS;
+	o->keep_ms = IDENT_KEEP_MS;
+	filter_init(&o->filter);
+	while ((ch = getopt_long(argc, argv, "g:r:w:c:o:B:u:s:nvhV", longopts,
 	    NULL)) != -1) {
 		if (ch == 'h') {
 			usage(stdout);
@@ -939,17 +1383,118 @@ parse_args(int argc, char **argv, struct options *o)
 		if (parse_opt(o, ch, optarg) == -1)
 			return -1;
 	}
-	if (optind < argc) {
-		log_warnx("unexpected argument: %s", argv[optind]);
-		return -1;
-	}
+	if (optind < argc)
+		o->bpf = args_join(argv + optind, argc - optind);
 	if (o->rfile && o->ngroups) {
 		log_warnx("-r and -g exclude each other");
 		return -1;
 	}
 	if (o->ngroups == 0)
 		o->groups[o->ngroups++] = DEFAULT_GROUP;
+	/* A saved capture is named by the daemon only when asked to. */
+	if (o->rfile && !o->socket_set)
+		o->numeric = 1;
+	if (o->numeric && filter_wants_peers(&o->filter))
+		log_warnx("--from/--to by name or selector need container "
+		    "names: they match nothing with -n or -r without -s");
 	return 0;
+}
+
+/* The BPF expression, compiled for raw IP packets (the payloads). */
+static int
+bpf_init(struct capture *cap, const char *expr)
+{
+	pcap_t	*dead = pcap_open_dead(DLT_RAW, 65535);
+	int	 rc = 0;
+
+	if (dead == NULL)
+		return log_warnx("cannot compile filters: out of memory"), -1;
+	if (pcap_compile(dead, &cap->bpf, expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+		log_warnx("bad filter expression \"%s\": %s", expr,
+		    pcap_geterr(dead));
+		rc = -1;
+	} else {
+		cap->has_bpf = 1;
+	}
+	pcap_close(dead);
+	return rc;
+}
+
+/* Starts the names: the helper that asks bulkheadd, while still root. */
+static void
+names_init(struct capture *cap)
+{
+	const struct options	*o = cap->opts;
+
+	if (o->numeric)
+		return;
+	cap->ids = ident_cache_new(o->keep_ms);
+	ident_cache_set_period(cap->ids, o->refresh_ms);
+	if ((cap->sf = statusfetch_start(o->socket)) == NULL)
+		log_warn("cannot start the status helper");
+}
+
+/* The next periodic task, in ms for poll(). */
+static int
+capture_timeout(const struct capture *cap)
+{
+	int64_t	t = cap->ids ? IDENT_RETRY_MS : -1, f;
+
+	if (cap->flows) {
+		f = cap->flows_next - now_ms();
+		f = f < 0 ? 0 : f;
+		t = t < 0 || f < t ? f : t;
+	}
+	return (int)t;
+}
+
+/* Live: waits for records, asks bulkheadd for names between them. */
+static int
+capture_live(struct capture *cap)
+{
+	struct pollfd	pfd;
+	int		r;
+
+	pfd.fd = pcap_get_selectable_fd(cap->pcap);
+	pfd.events = POLLIN;
+	if (pfd.fd < 0)
+		pfd.fd = pcap_fileno(cap->pcap);
+	while (!stopping && !cap->done) {
+		r = poll(&pfd, 1, capture_timeout(cap));
+		if (r == -1 && errno != EINTR) {
+			log_warn("%s: poll", __func__);
+			return PCAP_ERROR;
+		}
+		/* Before reading what waited: a late reader meets departed
+		 * containers, which the cache keeps for a while. */
+		if (cap->ids && ident_cache_due(cap->ids, now_ms(), 0))
+			names_refresh(cap);
+		if (cap->flows && now_ms() >= cap->flows_next) {
+			flows_flush(cap);
+			output_flush(cap);
+		}
+		if (r <= 0)
+			continue;
+		r = pcap_dispatch(cap->pcap, -1, on_record, (u_char *)cap);
+		output_flush(cap);
+		if (r == PCAP_ERROR)
+			return r;
+	}
+	return 0;
+}
+
+static void
+capture_release(struct capture *cap)
+{
+	if (cap->dumper)
+		pcap_dump_close(cap->dumper);
+	if (cap->pcap)
+		pcap_close(cap->pcap);
+	if (cap->has_bpf)
+		pcap_freecode(&cap->bpf);
+	statusfetch_stop(cap->sf);
+	ident_cache_free(cap->ids);
+	flows_free(cap->flows);
 }
 
 int
@@ -969,35 +1514,48 @@ main(int argc, char **argv)
 	memset(&cap, 0, sizeof(cap));
 	cap.opts = &o;
 	cap.live = o.rfile == NULL;
+	if (o.bpf && bpf_init(&cap, o.bpf) == -1)
+		goto err;
+	names_init(&cap);
 	cap.pcap = cap.live ? open_live(&o) : open_file(o.rfile);
 	if (cap.pcap == NULL)
-		return 1;
+		goto err;
 	if (pcap_datalink(cap.pcap) != DLT_NFLOG) {
 		log_warnx("%s: link type %s, not NFLOG", o.rfile ? o.rfile : "",
 		    pcap_datalink_val_to_name(pcap_datalink(cap.pcap)));
-		goto err_pcap;
+		goto err;
 	}
 	if (o.wfile && (cap.dumper = pcap_dump_open(cap.pcap, o.wfile)) == NULL) {
 		log_warnx("cannot write %s: %s", o.wfile, pcap_geterr(cap.pcap));
-		goto err_pcap;
+		goto err;
 	}
 	if (drop_privileges(o.user) == -1)
-		goto err_dumper;
+		goto err;
 	signals_init(cap.pcap);
-	rc = pcap_loop(cap.pcap, -1, on_record, (u_char *)&cap);
+	if (cap.ids)
+		names_refresh(&cap);
+	if (o.flows_ms) {
+		cap.flows = flows_new();
+		cap.flows_next = now_ms() + o.flows_ms;
+	}
+	if (cap.live)
+		rc = capture_live(&cap);
+	else
+		rc = pcap_loop(cap.pcap, -1, on_record, (u_char *)&cap);
 	if (rc == PCAP_ERROR)
 		log_warnx("capture failed: %s", pcap_geterr(cap.pcap));
 	check_loss(&cap);
+	if (cap.flows && !cap.out_failed)
+		flows_flush(&cap);
+	output_flush(&cap);
 	print_stats(&cap);
-	if (cap.dumper)
-		pcap_dump_close(cap.dumper);
-	pcap_close(cap.pcap);
+	capture_release(&cap);
+	filter_release(&o.filter);
+	free(o.bpf);
 	return rc == PCAP_ERROR || cap.out_failed ? 1 : 0;
-
-err_dumper:
-	if (cap.dumper)
-		pcap_dump_close(cap.dumper);
-err_pcap:
-	pcap_close(cap.pcap);
+err:
+	capture_release(&cap);
+	filter_release(&o.filter);
+	free(o.bpf);
 	return 1;
 }

@@ -355,7 +355,7 @@ nflog_parse_prefix(const char *prefix, struct bh_prefix *out)
 	if (prefix == NULL || strncmp(prefix, "bh|", 3) != 0)
 		return -1;
 	p = prefix + 3;
-	if (p[0] == '\0' || strchr("DALSP", p[0]) == NULL || p[1] != '|')
+	if (p[0] == '\0' || strchr("DALSPQ", p[0]) == NULL || p[1] != '|')
 		goto bad;
 	if (p[2] == '\0' || strchr("IE", p[2]) == NULL || p[3] != '|')
 		goto bad;

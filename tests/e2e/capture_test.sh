@@ -52,7 +52,7 @@ bound() { awk -v g=$GROUP '$1 == g { f = 1 } END { exit !f }' /proc/net/netfilte
 # start_capture OUT ARGS...: in the background, stdout to OUT, stderr to OUT.err
 start_capture() {
 	local out=$1; shift
-	"$CAP" -g $GROUP "$@" >"$out" 2>"$out.err" &
+	"$CAP" -n -g $GROUP "$@" >"$out" 2>"$out.err" &
 	CPID=$!
 	if ! wait_for 5 bound; then
 		fail "capture did not bind group $GROUP: $(cat "$out.err")"
@@ -126,9 +126,25 @@ t=$(tshark -r "$PCAP" -T fields -e nflog.prefix -e tcp.dstport 2>/dev/null | tr 
 [ "$("$CAP" -r "$PCAP" --policy other --proto tcp 2>/dev/null | wc -l)" -eq 0 ] &&
 	pass "--policy filters" || fail "--policy other matched"
 "$CAP" -r "$PCAP" -c 1 2>/dev/null | grep -Eq \
-	'^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} denied 127\.0\.0\.1:[0-9]+ → 127\.0\.0\.2:8001 tcp \[S\] policy e2e ingress rule 0 out lo$' &&
-	pass "text line: time verdict src → dst proto flags policy" ||
+	'^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} denied 127\.0\.0\.1:[0-9]+ → 127\.0\.0\.2:8001 tcp e2e/0 ingress \[S\] out lo$' &&
+	pass "text line: time verdict src → dst proto policy/rule dir flags" ||
 	fail "text line: $("$CAP" -r "$PCAP" -c 1 2>&1)"
+
+[ "$("$CAP" -r "$PCAP" 'tcp dst port 8003' 2>/dev/null | grep -c ':8003 tcp')" -eq 1 ] &&
+	pass "BPF expression on the payload filters" ||
+	fail "BPF 'tcp dst port 8003': $("$CAP" -r "$PCAP" 'tcp dst port 8003' 2>&1)"
+[ "$("$CAP" -r "$PCAP" not tcp 2>/dev/null | wc -l)" -eq 0 ] &&
+	pass "BPF expression in several words (not tcp)" || fail "BPF 'not tcp' matched"
+"$CAP" -r "$PCAP" 'tcp port' >/dev/null 2>"$W/bpf.err" &&
+	fail "bad BPF expression accepted" ||
+	{ grep -q "bad filter expression" "$W/bpf.err" && pass "bad BPF expression refused" ||
+	fail "bad BPF expression: $(cat "$W/bpf.err")"; }
+# Without bulkheadd: addresses, and one warning however many events.
+"$CAP" -r "$PCAP" -s "$W/none.sock" >"$W/nod.txt" 2>"$W/nod.err"
+[ "$(grep -c "no container names" "$W/nod.err")" -eq 1 ] &&
+	[ "$(grep -c "127\.0\.0\.1:[0-9]* → 127\.0\.0\.2:800[123] tcp e2e/0" "$W/nod.txt")" -eq 3 ] &&
+	pass "without bulkheadd: addresses and one warning" ||
+	fail "without bulkheadd: $(cat "$W/nod.txt" "$W/nod.err")"
 
 # ---- UDP and ICMP as text, ended by SIGTERM
 T=$W/events.txt
@@ -147,10 +163,10 @@ s.sendto(bytes([8, 0, 0xf7, 0xfe, 0, 1, 0, 0]), ("127.0.0.2", 0))'
 	[ $rc -eq 0 ] && pass "SIGTERM ends the capture with status 0" ||
 		fail "SIGTERM: exit status $rc"
 fi
-grep -q "127\.0\.0\.2:5353 udp policy e2e" "$T" && pass "text line for UDP" ||
+grep -q "127\.0\.0\.2:5353 udp e2e/0 ingress" "$T" && pass "text line for UDP" ||
 	fail "no UDP line: $(cat "$T")"
 if command -v python3 >/dev/null; then
-	grep -q "127\.0\.0\.1 → 127\.0\.0\.2 icmp 8/0 policy e2e" "$T" &&
+	grep -q "127\.0\.0\.1 → 127\.0\.0\.2 icmp e2e/0 ingress type 8 code 0" "$T" &&
 		pass "text line for ICMP echo" || fail "no ICMP line: $(cat "$T")"
 fi
 grep -q "records read" "$T.err" && pass "stats printed on SIGTERM" ||

@@ -69,7 +69,7 @@ run_ctr web app=web sleep 1d
 run_ctr free app=free nc -ll -p 7000 -e echo free-ok
 DB=$(ctr_ip db); API=$(ctr_ip api); WEB=$(ctr_ip web); FREE=$(ctr_ip free)
 
-"$B/bulkhead-capture" -g $GROUP >"$W/capture.txt" 2>"$W/capture.err" &
+"$B/bulkhead-capture" -n -g $GROUP >"$W/capture.txt" 2>"$W/capture.err" &
 CPID=$!
 start_daemon
 if wait_for 20 in_sync 4; then pass "daemon knows 4 containers and is in sync"

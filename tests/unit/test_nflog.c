@@ -658,6 +658,12 @@ test_prefix_ours(void **state)
 	assert_int_equal(nflog_parse_prefix("bh|L|E|3|a|b", &p), 0);
 	assert_int_equal(p.verdict, 'L');
 	assert_string_equal(p.policy, "a|b");
+	/* bulkhead quarantine's prefix. */
+	assert_int_equal(nflog_parse_prefix("bh|Q|E|*|quarantine", &p), 0);
+	assert_int_equal(p.verdict, 'Q');
+	assert_int_equal(p.dir, 'E');
+	assert_int_equal(p.rule, -1);
+	assert_string_equal(p.policy, "quarantine");
 }
 
 static void
