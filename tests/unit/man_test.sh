@@ -102,7 +102,7 @@ for pair in $PAGES bulkhead-policy.5:; do
 		fail "man $name: mandoc lint: $(head -5 <<<"$out")"
 	fi
 	# What `man -l` shows, with groff's warnings enabled.
-	if out=$(MANWIDTH=80 MANPAGER=cat man --warnings -l "$page" 2>&1 >/dev/null) &&
+	if out=$(LC_ALL=C.UTF-8 MANWIDTH=80 MANPAGER=cat man --warnings -l "$page" 2>&1 >/dev/null) &&
 	    [ -z "$out" ]; then
 		pass "man $name: man -l renders it without warnings"
 	else
@@ -117,7 +117,7 @@ for pair in $PAGES bulkhead-policy.5:; do
 		grep -q "^\.Sh ${s/_/ }\$" "$page" || nosect="$nosect ${s/_/ }"
 	done
 	if [ -z "$nosect" ]; then
-		pass "man $name: has the sections${sections//_/ }"
+		pass "man $name: has the sections ${sections//_/ }"
 	else
 		fail "man $name: no section:$nosect"
 	fi
