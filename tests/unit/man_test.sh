@@ -36,7 +36,7 @@ short_opts() {
 
 # bulkhead's verbs: the names main() compares the verb with.
 verbs() {
-	grep -oE 'strcmp\(verb, *"[a-z-]+"\)' "$1" | sed -E 's/.*"([^"]+)".*/\1/'
+	grep -oE 'strcmp\(verb, *"[a-z-]+"\)' "$1" | sed -E 's/.*"([^"]+)".*/\1/' | sort -u
 }
 
 # The .Fl and .Cm words of the page's list items (.It lines), one a line:
