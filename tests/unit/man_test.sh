@@ -46,7 +46,7 @@ verbs() {
 items() {
 	grep -E '^\.It ' "$1" | grep -oE '(Fl|Cm) +[^ ]+' | sed -E '
 	    s/^Fl +\\-(.*)/--\1/
-	    s/^Fl +([A-Za-z]+)$/-\1/
+	    s/^Fl +([A-Za-z0-9]+)$/-\1/
 	    s/^Cm +//' | while read -r w; do
 		if [[ $w =~ ^-[A-Za-z]{2,}$ ]]; then	# Fl fv: -f and -v
 			fold -w1 <<<"${w#-}" | sed 's/^/-/'
@@ -79,7 +79,7 @@ unknown() {
 	for tok in $(grep -oE 'Fl +[^ ]+' "$page" | sed -E 's/^Fl +//'); do
 		case $tok in
 		\\-*)	[[ $longs == *" ${tok#\\-} "* ]] || printf ' --%s' "${tok#\\-}";;
-		*)	[[ $tok =~ ^[A-Za-z]+$ ]] || continue
+		*)	[[ $tok =~ ^[A-Za-z0-9]+$ ]] || continue
 			[ -z "$(tr -d "$shorts" <<<"$tok")" ] || printf ' -%s' "$tok";;
 		esac
 	done
