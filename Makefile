@@ -121,6 +121,53 @@ demo: deps all
 bench: deps all
 	tools/bench/run.sh
 
+# ---- installation (PREFIX and DESTDIR honoured; no root needed with DESTDIR) ----
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+DATADIR		?= $(PREFIX)/share/bulkhead
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR	?= /etc
+BINS		 = bulkheadd bulkhead bulkhead-capture
+MAN8		 = bulkheadd.8 bulkhead.8 bulkhead-capture.8
+MAN5		 = bulkhead-policy.5
+RULES		 = $(notdir $(wildcard rules/*.json)) README.md
+
+# The pages and the unit name /usr/local paths: rewritten for PREFIX.  The
+# example rules go to DATADIR; $(SYSCONFDIR)/bulkhead/rules, the daemon's
+# default, is created empty when absent (no policy: nothing restricted)
+# and never overwritten.
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/rules
+	install -m 0755 $(addprefix $(B)/,$(BINS)) $(DESTDIR)$(SBINDIR)/
+	for m in $(MAN8); do sed 's|/usr/local|$(PREFIX)|g' man/$$m \
+	    >$(DESTDIR)$(MANDIR)/man8/$$m && chmod 0644 $(DESTDIR)$(MANDIR)/man8/$$m || exit 1; done
+	for m in $(MAN5); do sed 's|/usr/local|$(PREFIX)|g' man/$$m \
+	    >$(DESTDIR)$(MANDIR)/man5/$$m && chmod 0644 $(DESTDIR)$(MANDIR)/man5/$$m || exit 1; done
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' contrib/bulkheadd.service \
+	    >$(DESTDIR)$(UNITDIR)/bulkheadd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/bulkheadd.service
+	install -m 0644 $(addprefix rules/,$(RULES)) $(DESTDIR)$(DATADIR)/rules/
+	[ -d $(DESTDIR)$(SYSCONFDIR)/bulkhead/rules ] || \
+	    install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/bulkhead/rules
+
+# Removes what install wrote; the rules directory only when empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(BINS)) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(MAN8)) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(MAN5)) \
+	    $(DESTDIR)$(UNITDIR)/bulkheadd.service \
+	    $(addprefix $(DESTDIR)$(DATADIR)/rules/,$(RULES))
+	rmdir $(DESTDIR)$(DATADIR)/rules $(DESTDIR)$(DATADIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(SYSCONFDIR)/bulkhead/rules $(DESTDIR)$(SYSCONFDIR)/bulkhead 2>/dev/null || true
+
+# The man pages, the unit and install, without root (also in make check).
+doc-check: all
+	@tests/run-sh.sh tests/unit/*_test.sh
+
+.PHONY: install uninstall doc-check
+
 clean:
 	rm -rf build
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # run-all.sh: every test of `make check`, one summary at the end.
 #   1. unit tests (cmocka), 2. the same under ASan+UBSan,
-#   3. end-to-end tests with real nftables and a real Docker engine.
+#   3. the man pages, the systemd unit and make install (tests/unit/*_test.sh),
+#   4. end-to-end tests with real nftables and a real Docker engine.
 # Prints "N passed, M failed" last; exits non-zero on any failure.
 cd "$(dirname "$0")/.." || exit 1
 total_p=0; total_f=0
@@ -29,6 +30,10 @@ add "$log/asan"
 echo "== fuzzing the parsers (${FUZZ_SECONDS:-20} s each)"
 tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" $(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//') | tee "$log/fuzz"
 add "$log/fuzz"
+
+echo "== man pages, systemd unit, make install (no root)"
+tests/run-sh.sh tests/unit/*_test.sh | tee "$log/sh"
+add "$log/sh"
 
 echo "== end-to-end tests (root, nftables, Docker)"
 if [ "$(id -u)" != 0 ]; then
