@@ -51,7 +51,7 @@ items() {
 		if [[ $w =~ ^-[A-Za-z]{2,}$ ]]; then	# Fl fv: -f and -v
 			fold -w1 <<<"${w#-}" | sed 's/^/-/'
 		else
-			echo "$w"
+			printf '%s\n' "$w"	# echo would eat "-n" and "-e"
 		fi
 	    done | sort -u
 }
