@@ -18,7 +18,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
 # Pure modules: libc and jansson only; unit-tested without root.
 COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
-LANG	 = src/selector.c src/jsonloc.c src/policy.c src/evaluate.c
+LANG	 = src/selector.c src/jsonloc.c src/policy.c src/k8s.c src/evaluate.c
 PURE	 = $(LANG) src/explain.c src/inventory.c src/docker_parse.c src/ir.c src/ir_diff.c \
 	   src/compile.c src/snapshot.c src/control_proto.c src/quarantine.c src/metrics.c \
 	   src/plandiff.c

@@ -25,6 +25,10 @@
  *    the flow's family), ports and notPorts (the flow's port on that
  *    side), entity (host, world, any).  A condition on a port or address
  *    the flow does not know (explain without --port) does not match.
+ *    A named port (NetworkPolicy) matches a container whose label
+ *    bulkhead.port.<name> names the flow's port for the flow's protocol.
+ *  - A policy with a namespace (NetworkPolicy) selects only containers of
+ *    that namespace.
  */
 #ifndef BULKHEAD_EVALUATE_H
 #define BULKHEAD_EVALUATE_H
@@ -143,6 +147,15 @@ void		 evaluate_flow_init(struct eval_flow *);
 /* Releases both endpoints. */
 void		 evaluate_flow_release(struct eval_flow *);
 
+/*
+ * 1 when policy p applies in direction dir to a container with labels
+ * (NULL: none) in namespace ns (NULL: evaluate_namespace(labels)): its
+ * types include dir, its namespace (if it has one) is the container's and
+ * its selector matches.  The compiler and the daemon ask here too.
+ */
+int		 evaluate_applies(const struct policy *p,
+		    const struct labelset *labels, const char *ns,
+		    enum pol_dir dir);
 /* 1 when policy p applies to endpoint ep in direction dir. */
 int		 evaluate_selects(const struct policy *p,
 		    const struct eval_endpoint *ep, enum pol_dir dir);
@@ -164,6 +177,7 @@ enum eval_miss {
 	EVAL_MISS_NOT_PORTS,
 	EVAL_MISS_SELECTOR,
 	EVAL_MISS_NS_SELECTOR,
+	EVAL_MISS_NAMED_PORT,	/* NetworkPolicy: not the endpoint's named port */
 };
 
 /*

@@ -81,6 +81,11 @@ struct peer {
 	struct port_range	*not_ports;
 	size_t			 nnot_ports;
 	enum pol_entity		 entity;
+	/* A named port (NetworkPolicy): the endpoint is a container whose
+	 * label bulkhead.port.<name> is "<number>/<protocol>" with the
+	 * rule's protocol, and the flow's port on this side is that number.
+	 * NULL: none. */
+	char			*port_name;
 };
 
 struct icmp_match {
@@ -109,6 +114,9 @@ struct policy {
 	double		 order;		/* lower first; default 1000 */
 	enum pol_mode	 mode;
 	struct selector	*selector;
+	/* NULL: containers of every namespace; else only those of this one
+	 * (a NetworkPolicy's metadata.namespace). */
+	char		*namespace;
 	unsigned	 types;		/* POL_TYPE_* */
 	struct rule	*rules[POL_NDIRS];
 	size_t		 nrules[POL_NDIRS];
@@ -166,9 +174,9 @@ int	policy_load_file(struct policy_set *ps, const char *path,
 /*
  * Parses one JSON text (one object or an array of objects) named name into
  * ps (duplicates across calls are detected by policy_set_finish).
- * Policy objects go to ps->v, Namespace objects to ps->namespaces;
- * Kubernetes NetworkPolicy and v1 List objects are accepted and skipped
- * for now.  An object with any error is not added.  Does not look at file
+ * Policy and NetworkPolicy objects go to ps->v (k8s.c translates the
+ * latter), Namespace objects to ps->namespaces; the items of a v1 List are
+ * taken as if they were elements of an array.  An object with any error is not added.  Does not look at file
  * modes (policy_load_file and policy_load_dir do).  Returns the number of
  * errors appended to errs.
  */

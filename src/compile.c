@@ -33,6 +33,7 @@
 #include "evaluate.h"
 #include "inventory.h"
 #include "ir.h"
+#include "k8s.h"
 #include "policy.h"
 #include "quarantine.h"
 #include "selector.h"
@@ -375,9 +376,7 @@ cidr_contains(const struct cidr *c, int fam, const void *addr)
 static int
 policy_selects(const struct policy *p, const struct container *ct, int dir)
 {
-	if (!(p->types & (1u << dir)))
-		return 0;
-	return selector_match(p->selector, &ct->labels);
+	return evaluate_applies(p, &ct->labels, NULL, dir);
 }
 
 int
@@ -859,6 +858,27 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 /* ---- per-container chains ---- */
 
 /*
+ * The number of the named port on the rule's local side (the selected
+ * container's own side, ingress destination) for container ct: -1 when ct
+ * has no such port, 0 when the local side names none.  A chain with such
+ * a rule depends on the number: class_key holds it.
+ */
+static int
+rule_local_port(const struct rule *r, int dir, const struct container *ct)
+{
+	const struct peer *local = dir == POL_INGRESS ?
+	    &r->destination : &r->source;
+	int		   port;
+
+	if (local->port_name == NULL)
+		return 0;
+	port = k8s_named_port(&ct->labels, local->port_name, r->protocol);
+	/* Egress: the sender's own named port is its source port: never
+	 * made by the translation, kept exact: match nothing. */
+	return dir == POL_INGRESS ? port : -1;
+}
+
+/*
  * Does a rule's local side (the selected container's own side) admit
  * container ct?  Its label criteria (selector, namespaceSelector) and its
  * entity are decided here, at compile time: a container is neither the
@@ -874,6 +894,8 @@ rule_local_admits(const struct compiler *c, const struct rule *r, int dir,
 
 	if (local->entity == POL_ENTITY_HOST ||
 	    local->entity == POL_ENTITY_WORLD)
+		return 0;
+	if (local->port_name && rule_local_port(r, dir, ct) < 0)
 		return 0;
 	return peer_labels_match(c, local, ct);
 }
@@ -1150,6 +1172,29 @@ emit_default(struct compiler *c, const char *chain, char verdict, int dir,
 	rule_done(ir, &t);
 }
 
+/*
+ * The destination port set of ingress rule ri of policy pi resolved to
+ * port for the chain at hand: one set per number, shared by every rule
+ * and chain that needs it.
+ */
+static void
+named_port_set(struct compiler *c, struct rule_sets *rs, size_t pi,
+    size_t ri, int port)
+{
+	struct port_range	pr = { (uint16_t)port, (uint16_t)port };
+	struct strbuf		k;
+
+	strbuf_init(&k);
+	snprintf(rs->port[SIDE_DST], IR_NAMELEN, "p%zu_i%zu_np%d", pi, ri,
+	    port);
+	strbuf_addstr(&k, "port|");
+	key_ports(&k, &pr, 1);
+	if (set_intern(c, &k, rs->port[SIDE_DST]))
+		fill_port_set(set_new(c->in, rs->port[SIDE_DST],
+		    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL), &pr, 1);
+	strbuf_release(&k);
+}
+
 static void
 emit_policy_rules(struct compiler *c, const char *chain, size_t pi, int dir,
     const struct container *ct, int audit)
@@ -1159,11 +1204,14 @@ emit_policy_rules(struct compiler *c, const char *chain, size_t pi, int dir,
 
 	for (ri = 0; ri < p->nrules[dir]; ri++) {
 		const struct rule *r = &p->rules[dir][ri];
+		struct rule_sets rs = c->sets[dir][c->setbase[dir][pi] + ri];
+		int port = rule_local_port(r, dir, ct);
 
 		if (!rule_local_admits(c, r, dir, ct))
 			continue;
-		emit_rule(c, chain, p, r, &c->sets[dir][c->setbase[dir][pi] + ri],
-		    dir, (int)ri, audit);
+		if (port > 0)
+			named_port_set(c, &rs, pi, ri, port);
+		emit_rule(c, chain, p, r, &rs, dir, (int)ri, audit);
 	}
 }
 
@@ -1209,9 +1257,17 @@ class_key(struct compiler *c, size_t ord, int dir, struct strbuf *key)
 		const struct policy *p = c->ps->v[pi = sel->v[i]];
 
 		strbuf_addf(key, "%zu%c", pi, p->mode == POL_AUDIT ? 'a' : 'e');
-		for (ri = 0; ri < p->nrules[dir]; ri++)
-			strbuf_addstr(key, rule_local_admits(c,
-			    &p->rules[dir][ri], dir, ct) ? "1" : "0");
+		for (ri = 0; ri < p->nrules[dir]; ri++) {
+			const struct rule *r = &p->rules[dir][ri];
+			int port = rule_local_port(r, dir, ct);
+
+			if (!rule_local_admits(c, r, dir, ct))
+				strbuf_addstr(key, "0");
+			else if (port > 0)
+				strbuf_addf(key, "(%d)", port);
+			else
+				strbuf_addstr(key, "1");
+		}
 		strbuf_addstr(key, ";");
 	}
 }

@@ -24,6 +24,7 @@
 #include "docker.h"
 #include "errlist.h"
 #include "explain.h"
+#include "evaluate.h"
 #include "ir.h"
 #include "ir_diff.h"
 #include "link.h"
@@ -517,8 +518,7 @@ controller_policies_for(const struct controller *ctl,
 	for (i = 0; i < ctl->ps->n; i++) {
 		const struct policy *p = ctl->ps->v[i];
 
-		if ((p->types & (1u << dir)) &&
-		    selector_match(p->selector, &ct->labels))
+		if (evaluate_applies(p, &ct->labels, NULL, dir))
 			json_array_append_new(a, json_string(p->name));
 	}
 	return a;

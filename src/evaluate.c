@@ -10,6 +10,7 @@
 
 #include "evaluate.h"
 #include "inventory.h"
+#include "k8s.h"
 #include "labels.h"
 #include "policy.h"
 #include "selector.h"
@@ -152,14 +153,26 @@ evaluate_pick_version(const struct eval_flow *f)
 /* ---- matching ---- */
 
 int
-evaluate_selects(const struct policy *p, const struct eval_endpoint *ep,
-    enum pol_dir dir)
+evaluate_applies(const struct policy *p, const struct labelset *labels,
+    const char *ns, enum pol_dir dir)
 {
 	static const struct labelset	none;
 
-	if (ep->kind != EVAL_CONTAINER || !(p->types & (1u << dir)))
+	if (!(p->types & (1u << dir)))
 		return 0;
-	return selector_match(p->selector, ep->labels ? ep->labels : &none);
+	if (p->namespace != NULL && strcmp(p->namespace, ns ? ns :
+	    evaluate_namespace(labels)) != 0)
+		return 0;
+	return selector_match(p->selector, labels ? labels : &none);
+}
+
+int
+evaluate_selects(const struct policy *p, const struct eval_endpoint *ep,
+    enum pol_dir dir)
+{
+	if (ep->kind != EVAL_CONTAINER)
+		return 0;
+	return evaluate_applies(p, ep->labels, ep->ns, dir);
 }
 
 static int
@@ -243,9 +256,21 @@ evaluate_peer_labels(const struct policy_set *ps, const struct peer *p,
 	return ok ? EVAL_MISS_NONE : EVAL_MISS_NS_SELECTOR;
 }
 
+/* A named port: the endpoint's own label names the flow's port. */
+static int
+evaluate_named_port(const struct peer *p, const struct eval_endpoint *ep,
+    int proto, int port)
+{
+	if (p->port_name == NULL)
+		return 1;
+	if (ep->kind != EVAL_CONTAINER || port < 0)
+		return 0;
+	return k8s_named_port(ep->labels, p->port_name, proto) == port;
+}
+
 static enum eval_miss
 evaluate_peer(const struct policy_set *ps, const struct peer *p,
-    const struct eval_endpoint *ep, int version, int port)
+    const struct eval_endpoint *ep, int version, int proto, int port)
 {
 	const struct eval_addr	*a = evaluate_addr_of(ep, version);
 
@@ -262,6 +287,8 @@ evaluate_peer(const struct policy_set *ps, const struct peer *p,
 	if (p->nnot_ports && (port < 0 ||
 	    evaluate_in_ports(p->not_ports, p->nnot_ports, port)))
 		return EVAL_MISS_NOT_PORTS;
+	if (!evaluate_named_port(p, ep, proto, port))
+		return EVAL_MISS_NAMED_PORT;
 	return evaluate_peer_labels(ps, p, ep);
 }
 
@@ -285,11 +312,12 @@ evaluate_rule_miss(const struct policy_set *ps, const struct rule *r,
 	if (r->icmp.code >= 0 && r->icmp.code != f->icmp_code)
 		return EVAL_MISS_ICMP_CODE;
 	*peer = 0;
-	if ((m = evaluate_peer(ps, &r->source, &f->src, version, f->sport)))
+	if ((m = evaluate_peer(ps, &r->source, &f->src, version, f->protocol,
+	    f->sport)))
 		return m;
 	*peer = 1;
 	if ((m = evaluate_peer(ps, &r->destination, &f->dst, version,
-	    f->dport)))
+	    f->protocol, f->dport)))
 		return m;
 	*peer = -1;
 	return EVAL_MISS_NONE;

@@ -12,6 +12,7 @@
 
 #include "evaluate.h"
 #include "explain.h"
+#include "k8s.h"
 #include "inventory.h"
 #include "labels.h"
 #include "policy.h"
@@ -594,6 +595,19 @@ explain_why_peer(struct strbuf *sb, const struct explain *ex,
 			strbuf_addf(sb, "%s port %d is %s", who, port,
 			    m == EVAL_MISS_PORTS ? "not in ports" :
 			    "in notPorts");
+		return;
+	case EVAL_MISS_NAMED_PORT:
+		if (ep->kind != EVAL_CONTAINER)
+			strbuf_addf(sb, "%s is the %s, and named ports are "
+			    "containers' only", who, name);
+		else if (port < 0)
+			strbuf_addf(sb, "%s port not given (%s), the rule has "
+			    "the named port %s", who, side ? "--port" :
+			    "--sport", p->port_name);
+		else
+			strbuf_addf(sb, "%s port %d is not %s's port named %s "
+			    "(label %s%s)", who, port, name, p->port_name,
+			    K8S_PORT_LABEL, p->port_name);
 		return;
 	case EVAL_MISS_SELECTOR:
 	case EVAL_MISS_NS_SELECTOR:

@@ -26,9 +26,11 @@
 
 #include "errlist.h"
 #include "jsonloc.h"
+#include "k8s.h"
 #include "labels.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_loader.h"
 #include "selector.h"
 #include "util.h"
 
@@ -36,21 +38,6 @@
 #define POLICY_MAXFILE	(16 * 1024 * 1024)
 #define POLICY_MAXNAME	63
 
-/* The state of one text being loaded. */
-struct loader {
-	struct policy_set	*ps;
-	const char		*file;
-	const char		*text;
-	size_t			 len;
-	struct errlist		*errs;
-	int			 nerr;
-	struct strbuf		 path;	/* JSON path of the value at hand */
-	int			 proto_bad;	/* the rule's protocol was wrong:
-						 * checks against it stay quiet */
-	long			 elem;		/* top-level element cached, or -1 */
-	struct jsonloc_pos	 elem_start;
-	struct jsonloc_pos	 elem_end;
-};
 
 /* ---- names of enums ---- */
 
@@ -111,9 +98,10 @@ policy_peer_release(struct peer *p)
 	free(p->not_nets);
 	free(p->ports);
 	free(p->not_ports);
+	free(p->port_name);
 }
 
-static void
+void
 policy_free(struct policy *p)
 {
 	size_t	d, i;
@@ -128,6 +116,7 @@ policy_free(struct policy *p)
 		free(p->rules[d]);
 	}
 	selector_free(p->selector);
+	free(p->namespace);
 	free(p->name);
 	free(p->name_path);
 	free(p->file);
@@ -268,11 +257,7 @@ policy_verr(struct loader *ld, int extra, const char *fmt, va_list ap)
 	ld->nerr++;
 }
 
-static void
-policy_err(struct loader *ld, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 policy_err(struct loader *ld, const char *fmt, ...)
 {
 	va_list	ap;
@@ -315,7 +300,7 @@ policy_is_ident(const char *key)
 }
 
 /* Appends .key (or ["key"]) to the path; returns the length to pop to. */
-static size_t
+size_t
 policy_push_key(struct loader *ld, const char *key)
 {
 	size_t	old = ld->path.len;
@@ -334,7 +319,7 @@ policy_push_key(struct loader *ld, const char *key)
 	return old;
 }
 
-static size_t
+size_t
 policy_push_index(struct loader *ld, size_t i)
 {
 	size_t	old = ld->path.len;
@@ -343,7 +328,7 @@ policy_push_index(struct loader *ld, size_t i)
 	return old;
 }
 
-static void
+void
 policy_pop(struct loader *ld, size_t old)
 {
 	ld->path.len = old;
@@ -352,7 +337,7 @@ policy_pop(struct loader *ld, size_t old)
 
 /* ---- typed members ---- */
 
-static const char *
+const char *
 policy_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -368,7 +353,7 @@ policy_type_name(const json_t *v)
 }
 
 /* Checks v (at the current path) is of type t; what names t. */
-static int
+int
 policy_expect(struct loader *ld, const json_t *v, json_type t,
     const char *what)
 {
@@ -380,7 +365,7 @@ policy_expect(struct loader *ld, const json_t *v, json_type t,
 }
 
 /* Reports every member of obj not in known (NULL-terminated). */
-static void
+void
 policy_check_fields(struct loader *ld, json_t *obj, const char *const *known)
 {
 	const char	*key;
@@ -405,7 +390,7 @@ policy_check_fields(struct loader *ld, json_t *obj, const char *const *known)
 	}
 }
 
-static void
+void
 policy_missing(struct loader *ld, const char *key)
 {
 	size_t	old = policy_push_key(ld, key);
@@ -415,7 +400,7 @@ policy_missing(struct loader *ld, const char *key)
 }
 
 /* A string member: 1 and *out when present and a string, 0 when absent. */
-static int
+int
 policy_get_string(struct loader *ld, json_t *obj, const char *key,
     int required, const char **out)
 {
@@ -439,7 +424,7 @@ policy_get_string(struct loader *ld, json_t *obj, const char *key,
 }
 
 /* Position of the value at the current path, for the model. */
-static void
+void
 policy_here(struct loader *ld, struct srcloc *loc, const char *file)
 {
 	policy_locate(ld, 0, loc);
@@ -512,7 +497,7 @@ policy_cidr_mask(struct cidr *c)
 }
 
 /* "10.0.0.0/8", "fd00::/8" or a bare address (a host route). */
-static int
+int
 policy_parse_cidr(struct loader *ld, const char *s, struct cidr *c)
 {
 	char	 buf[INET6_ADDRSTRLEN + 8], out[INET6_ADDRSTRLEN];
@@ -1135,7 +1120,7 @@ out:
 	return md;
 }
 
-static void
+void
 policy_set_add(struct policy_set *ps, struct policy *p)
 {
 	ps->v = xreallocarray(ps->v, ps->n + 1, sizeof(*ps->v));
@@ -1227,8 +1212,42 @@ policy_namespace(struct loader *ld, json_t *obj)
 	ps->namespaces[ps->nnamespaces++] = ns;
 }
 
-/* One object of a file, at the current path: dispatch on its kind. */
+/*
+ * A v1 List (what `kubectl get -o json` prints): its items are taken as
+ * if they were the elements of an array; a List may not nest.
+ */
 static void
+policy_list(struct loader *ld, json_t *obj)
+{
+	static const char *const known[] = { "apiVersion", "kind",
+	    "metadata", "items", NULL };
+	json_t	*items = json_object_get(obj, "items"), *e;
+	size_t	 i, old, old2;
+
+	policy_check_fields(ld, obj, known);
+	if (items == NULL) {
+		policy_missing(ld, "items");
+		return;
+	}
+	old = policy_push_key(ld, "items");
+	if (policy_expect(ld, items, JSON_ARRAY, "an array of objects") == 0) {
+		json_array_foreach(items, i, e) {
+			old2 = policy_push_index(ld, i);
+			if (json_is_object(e) &&
+			    json_is_string(json_object_get(e, "kind")) &&
+			    strcmp(json_string_value(json_object_get(e,
+			    "kind")), "List") == 0)
+				policy_err(ld, "a List inside a List");
+			else
+				policy_any_object(ld, e);
+			policy_pop(ld, old2);
+		}
+	}
+	policy_pop(ld, old);
+}
+
+/* One object of a file, at the current path: dispatch on its kind. */
+void
 policy_any_object(struct loader *ld, json_t *obj)
 {
 	const char	*api, *kind;
@@ -1245,19 +1264,15 @@ policy_any_object(struct loader *ld, json_t *obj)
 		policy_object(ld, obj);
 	else if (strcmp(api, "v1") == 0 && strcmp(kind, "Namespace") == 0)
 		policy_namespace(ld, obj);
-	else if ((strcmp(api, "networking.k8s.io/v1") == 0 &&
-	    strcmp(kind, "NetworkPolicy") == 0) ||
-	    (strcmp(api, "v1") == 0 && strcmp(kind, "List") == 0)) {
-		/*
-		 * Kubernetes NetworkPolicy objects (alone or in a v1 List) are
-		 * accepted and skipped for now: their translation into
-		 * struct policy is to be written here, by kind.
-		 */
-	} else if (strcmp(api, "bulkhead/v1") != 0 && strcmp(api, "v1") != 0 &&
-	    strcmp(api, "networking.k8s.io/v1") != 0) {
+	else if (strcmp(api, K8S_API) == 0 && strcmp(kind, K8S_KIND) == 0)
+		k8s_network_policy(ld, obj);
+	else if (strcmp(api, "v1") == 0 && strcmp(kind, "List") == 0)
+		policy_list(ld, obj);
+	else if (strcmp(api, "bulkhead/v1") != 0 && strcmp(api, "v1") != 0 &&
+	    strcmp(api, K8S_API) != 0) {
 		old = policy_push_key(ld, "apiVersion");
-		policy_err(ld, "unknown apiVersion \"%s\" (expected bulkhead/v1 "
-		    "or v1)", api);
+		policy_err(ld, "unknown apiVersion \"%s\" (expected bulkhead/v1, "
+		    "v1 or %s)", api, K8S_API);
 		policy_pop(ld, old);
 	} else {
 		old = policy_push_key(ld, "kind");

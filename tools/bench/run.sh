@@ -40,7 +40,7 @@ B=build/bench
 mkdir -p "$B"
 PKG="libnftnl libmnl jansson"
 SRC="src/log.c src/util.c src/labels.c src/errlist.c src/selector.c src/jsonloc.c
-src/policy.c src/evaluate.c src/inventory.c src/ir.c src/ir_diff.c src/compile.c src/snapshot.c
+src/policy.c src/k8s.c src/evaluate.c src/inventory.c src/ir.c src/ir_diff.c src/compile.c src/snapshot.c
 src/nft.c src/quarantine.c"
 # shellcheck disable=SC2046,SC2086
 gcc -std=gnu11 -O2 -Iinclude -D_GNU_SOURCE $(pkg-config --cflags $PKG) \
