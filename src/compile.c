@@ -1179,20 +1179,152 @@ emit_default(struct compiler *c, const char *chain, char verdict, int dir,
  */
 static void
 named_port_set(struct compiler *c, struct rule_sets *rs, size_t pi,
-    size_t ri, int port)
+    int dir, size_t ri, int port)
 {
 	struct port_range	pr = { (uint16_t)port, (uint16_t)port };
 	struct strbuf		k;
 
 	strbuf_init(&k);
-	snprintf(rs->port[SIDE_DST], IR_NAMELEN, "p%zu_i%zu_np%d", pi, ri,
-	    port);
+	snprintf(rs->port[SIDE_DST], IR_NAMELEN, "p%zu_%c%zu_np%d", pi,
+	    dir ? 'e' : 'i', ri, port);
 	strbuf_addstr(&k, "port|");
 	key_ports(&k, &pr, 1);
 	if (set_intern(c, &k, rs->port[SIDE_DST]))
 		fill_port_set(set_new(c->in, rs->port[SIDE_DST],
 		    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL), &pr, 1);
 	strbuf_release(&k);
+}
+
+/* ---- egress to a named port ---- */
+
+/*
+ * Does container ct match peer p as a remote endpoint: its selector, its
+ * namespaceSelector (as the evaluator: the namespace's labels) and, when
+ * the peer has nets, one of its addresses?  For named-port rules only.
+ */
+static int
+named_peer_admits(const struct compiler *c, const struct peer *p,
+    const struct container *ct)
+{
+	struct labelset	nsl;
+	size_t		i;
+	int		ok = 1, fam;
+
+	if (p->selector && !selector_match(p->selector, &ct->labels))
+		return 0;
+	if (p->ns_selector) {
+		evaluate_ns_labels(c->ps, evaluate_namespace(&ct->labels),
+		    &nsl);
+		ok = selector_match(p->ns_selector, &nsl);
+		labelset_release(&nsl);
+	}
+	if (!ok || p->nnets == 0)
+		return ok;
+	for (i = 0; i < ct->neps; i++)
+		for (fam = 4; fam <= 6; fam += 2) {
+			const void *a = ep_addr(&ct->eps[i], fam);
+
+			if (a && peer_nets_contain(p, fam, a))
+				return 1;
+		}
+	return 0;
+}
+
+/* The distinct numbers the containers matching the rule's destination
+ * give its port name, sorted, in *n.  Caller frees. */
+static int *
+named_remote_ports(const struct compiler *c, const struct rule *r, size_t *n)
+{
+	const struct peer	*p = &r->destination;
+	int			*v = NULL, port;
+	size_t			 i, j;
+
+	*n = 0;
+	for (i = 0; i < c->nct; i++) {
+		port = k8s_named_port(&c->ctv[i]->labels, p->port_name,
+		    r->protocol);
+		if (port < 0 || !named_peer_admits(c, p, c->ctv[i]))
+			continue;
+		for (j = 0; j < *n && v[j] != port; j++)
+			;
+		if (j < *n)
+			continue;
+		v = xreallocarray(v, *n + 1, sizeof(*v));
+		for (j = *n; j > 0 && v[j - 1] > port; j--)
+			v[j] = v[j - 1];
+		v[j] = port;
+		(*n)++;
+	}
+	return v;
+}
+
+/* The addresses (family fam) of the containers matching the rule's
+ * destination that give its port name the number port. */
+static void
+named_addr_set(struct compiler *c, struct rule_sets *rs, size_t pi,
+    size_t ri, int port, int fam)
+{
+	const struct rule	*r = &c->ps->v[pi]->rules[POL_EGRESS][ri];
+	const struct peer	*p = &r->destination;
+	char			*name = rs->addr[SIDE_DST][fam == 4 ? 0 : 1];
+	struct range		*v = NULL;
+	size_t			 n = 0, i, k, len = fam == 4 ? 4 : 16;
+	struct strbuf		 key;
+
+	snprintf(name, IR_NAMELEN, "p%zu_e%zu_np%d_daddr%d", pi, ri, port,
+	    fam);
+	strbuf_init(&key);
+	/* Unique to this rule: its peer's criteria and the name decide. */
+	strbuf_addf(&key, "named%d|p%zu|r%zu|%d", fam, pi, ri, port);
+	if (!set_intern(c, &key, name)) {
+		strbuf_release(&key);
+		return;
+	}
+	strbuf_release(&key);
+	for (k = 0; k < c->nct; k++) {
+		const struct container *ct = c->ctv[k];
+
+		if (k8s_named_port(&ct->labels, p->port_name, r->protocol) !=
+		    port || !named_peer_admits(c, p, ct))
+			continue;
+		for (i = 0; i < ct->neps; i++) {
+			const void *a = ep_addr(&ct->eps[i], fam);
+
+			if (a == NULL || !peer_nets_contain(p, fam, a))
+				continue;
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			range_from_addr(&v[n++], a, len);
+		}
+	}
+	set_add_ranges(set_new(c->in, name, fam == 4 ? IR_TYPE_IPV4 :
+	    IR_TYPE_IPV6, (uint32_t)len, NFT_SET_INTERVAL), v, n);
+	free(v);
+}
+
+/*
+ * An egress rule to a named port (NetworkPolicy): the destinations may
+ * give the name different numbers, so the rule is emitted once per
+ * number N, for the addresses of the containers that name N, on port N.
+ * Non-containers have no named ports: nothing else matches.
+ */
+static void
+emit_named_remote(struct compiler *c, const char *chain, size_t pi,
+    size_t ri, const struct rule_sets *base, int audit)
+{
+	const struct policy	*p = c->ps->v[pi];
+	const struct rule	*r = &p->rules[POL_EGRESS][ri];
+	struct rule_sets	 rs;
+	size_t			 n, i;
+	int			*ports = named_remote_ports(c, r, &n);
+
+	for (i = 0; i < n; i++) {
+		rs = *base;
+		named_port_set(c, &rs, pi, POL_EGRESS, ri, ports[i]);
+		named_addr_set(c, &rs, pi, ri, ports[i], 4);
+		named_addr_set(c, &rs, pi, ri, ports[i], 6);
+		emit_rule(c, chain, p, r, &rs, POL_EGRESS, (int)ri, audit);
+	}
+	free(ports);
 }
 
 static void
@@ -1210,8 +1342,11 @@ emit_policy_rules(struct compiler *c, const char *chain, size_t pi, int dir,
 		if (!rule_local_admits(c, r, dir, ct))
 			continue;
 		if (port > 0)
-			named_port_set(c, &rs, pi, ri, port);
-		emit_rule(c, chain, p, r, &rs, dir, (int)ri, audit);
+			named_port_set(c, &rs, pi, dir, ri, port);
+		if (dir == POL_EGRESS && r->destination.port_name)
+			emit_named_remote(c, chain, pi, ri, &rs, audit);
+		else
+			emit_rule(c, chain, p, r, &rs, dir, (int)ri, audit);
 	}
 }
 
