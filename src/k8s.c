@@ -913,7 +913,7 @@ k8s_metadata(struct loader *ld, struct k8s_ctx *cx, json_t *md,
 	k8s_fields(ld, cx, md, known);
 	if (policy_get_string(ld, md, "namespace", 0, &ns) == -1)
 		cx->bad = 1;
-	else if (ns == NULL)
+	if (ns == NULL)
 		ns = "default";
 	else if (!k8s_dns_label(ns, strlen(ns), 63))
 		k8s_err(ld, cx, "namespace", "invalid namespace: 1-63 of a-z, "
