@@ -21,6 +21,9 @@
  *  - A port is protocol (TCP default, UDP, SCTP) with port, port..endPort,
  *    or a named port: the destination container's label
  *    bulkhead.port.<name> = "<number>/<protocol>" (see k8s_named_port).
+ *  - Traffic to and from the node a pod runs on is always allowed: each
+ *    direction of the policy ends with one more rule, an allow of entity
+ *    host (the Docker host) on the remote side.
  */
 #ifndef BULKHEAD_K8S_H
 #define BULKHEAD_K8S_H

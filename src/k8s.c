@@ -795,6 +795,29 @@ k8s_rule(struct loader *ld, struct k8s_ctx *cx, json_t *obj,
 	free(kq);
 }
 
+/*
+ * Kubernetes: traffic to and from the node a pod runs on is always
+ * allowed.  The node is the Docker host: each direction of the policy
+ * ends with an allow of entity host on the remote side.
+ */
+static void
+k8s_host_rule(struct policy *p, int dir)
+{
+	struct rule	*r;
+
+	p->rules[dir] = xreallocarray(p->rules[dir], p->nrules[dir] + 1,
+	    sizeof(struct rule));
+	r = &p->rules[dir][p->nrules[dir]++];
+	memset(r, 0, sizeof(*r));
+	r->action = POL_ALLOW;
+	r->icmp.type = r->icmp.code = -1;
+	r->loc = p->loc;
+	if (dir == POL_INGRESS)
+		r->source.entity = POL_ENTITY_HOST;
+	else
+		r->destination.entity = POL_ENTITY_HOST;
+}
+
 /* spec.ingress or spec.egress at its path. */
 static void
 k8s_rules(struct loader *ld, struct k8s_ctx *cx, json_t *arr,
@@ -892,6 +915,9 @@ k8s_spec(struct loader *ld, struct k8s_ctx *cx, json_t *spec,
 		k8s_rules(ld, cx, v, p, d);
 		policy_pop(ld, old);
 	}
+	for (d = 0; d < POL_NDIRS; d++)
+		if (p->types & (1u << d))
+			k8s_host_rule(p, d);
 }
 
 /* metadata: name (a DNS subdomain), namespace (a DNS label). */

@@ -114,8 +114,13 @@ test_translate_basic(void **state)
 	assert_int_equal(p->mode, POL_ENFORCE);
 	assert_int_equal(p->types, POL_TYPE_INGRESS);
 	assert_string_equal(sel(p->selector), "pod == 'a'");
-	assert_int_equal(p->nrules[POL_INGRESS], 2);
+	/* Two rules, and the node's (the host's) traffic last. */
+	assert_int_equal(p->nrules[POL_INGRESS], 3);
 	assert_int_equal(p->nrules[POL_EGRESS], 0);
+	assert_int_equal(p->rules[POL_INGRESS][2].source.entity,
+	    POL_ENTITY_HOST);
+	assert_int_equal(p->rules[POL_INGRESS][2].protocol, 0);
+	assert_int_equal(p->rules[POL_INGRESS][2].action, POL_ALLOW);
 	r = &p->rules[POL_INGRESS][0];
 	assert_int_equal(r->action, POL_ALLOW);
 	assert_int_equal(r->protocol, IPPROTO_TCP);
@@ -154,10 +159,12 @@ test_translate_types(void **state)
 	/* An empty egress list does not make it an egress policy. */
 	assert_int_equal(ps->v[0]->types, POL_TYPE_INGRESS);
 	assert_int_equal(ps->v[1]->types, POL_TYPE_INGRESS | POL_TYPE_EGRESS);
-	assert_int_equal(ps->v[1]->nrules[POL_EGRESS], 1);
+	assert_int_equal(ps->v[1]->nrules[POL_EGRESS], 2);
+	assert_int_equal(ps->v[1]->rules[POL_EGRESS][1].destination.entity,
+	    POL_ENTITY_HOST);
 	/* Egress only: its ingress rules are never used. */
 	assert_int_equal(ps->v[2]->types, POL_TYPE_EGRESS);
-	assert_int_equal(ps->v[2]->nrules[POL_EGRESS], 0);
+	assert_int_equal(ps->v[2]->nrules[POL_EGRESS], 1);
 	assert_int_equal(ps->v[3]->types, POL_TYPE_INGRESS);
 	policy_set_free(ps);
 }
@@ -175,7 +182,7 @@ test_translate_peers(void **state)
 	const struct rule	*r = ps->v[0]->rules[POL_EGRESS];
 	char			 buf[INET6_ADDRSTRLEN];
 
-	assert_int_equal(ps->v[0]->nrules[POL_EGRESS], 3);
+	assert_int_equal(ps->v[0]->nrules[POL_EGRESS], 4);
 	/* namespaceSelector alone: any pod of those namespaces. */
 	assert_string_equal(sel(r[0].destination.selector), "all()");
 	assert_string_equal(sel(r[0].destination.ns_selector), "ns == 'y'");
@@ -206,7 +213,7 @@ test_translate_everyone(void **state)
 	    "{\"ports\":[{}]}]}"));
 	const struct rule	*r = ps->v[0]->rules[POL_INGRESS];
 
-	assert_int_equal(ps->v[0]->nrules[POL_INGRESS], 3);
+	assert_int_equal(ps->v[0]->nrules[POL_INGRESS], 4);
 	/* Missing or empty from and ports: any source, protocol, port. */
 	assert_null(r[0].source.selector);
 	assert_null(r[0].source.ns_selector);
@@ -280,7 +287,7 @@ test_translate_product(void **state)
 	    "{}},{\"ipBlock\":{\"cidr\":\"192.0.2.0/24\"}}],\"ports\":["
 	    "{\"port\":1},{\"port\":2},{\"port\":3}]}]}"));
 
-	assert_int_equal(ps->v[0]->nrules[POL_INGRESS], 6);
+	assert_int_equal(ps->v[0]->nrules[POL_INGRESS], 7);
 	assert_int_equal(ps->v[0]->rules[POL_INGRESS][5].source.nnets, 1);
 	assert_int_equal(ps->v[0]->rules[POL_INGRESS][5].destination.ports[0].lo,
 	    3);
@@ -465,6 +472,51 @@ test_bad_policy(void **state)
 	    "\"v1\",\"kind\":\"List\",\"items\":[]}]}";
 	expect_at(t, "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]",
 	    "$.items[0]", "a List inside a List");
+}
+
+/* The node (the Docker host) always reaches an isolated pod and back;
+ * the world does not. */
+static void
+test_node_always_allowed(void **state)
+{
+	struct policy_set	*ps = load_ok(NP(MD, "{\"podSelector\":{},"
+	    "\"policyTypes\":[\"Ingress\",\"Egress\"]}"));
+	struct labelset		 ls;
+	struct eval_flow	 f;
+	struct eval_result	 res;
+	struct in_addr		 a;
+	int			 dir;
+
+	labelset_init(&ls);
+	labelset_set(&ls, "bulkhead.namespace", "x");
+	for (dir = 0; dir < 2; dir++) {
+		enum eval_kind	kinds[] = { EVAL_HOST, EVAL_WORLD };
+		int		k;
+
+		for (k = 0; k < 2; k++) {
+			struct eval_endpoint *pod, *other;
+
+			evaluate_flow_init(&f);
+			pod = dir == POL_INGRESS ? &f.dst : &f.src;
+			other = dir == POL_INGRESS ? &f.src : &f.dst;
+			evaluate_endpoint_init(pod, EVAL_CONTAINER);
+			pod->labels = &ls;
+			inet_pton(AF_INET, "172.31.77.11", &a);
+			evaluate_endpoint_add_addr(pod, AF_INET, &a);
+			evaluate_endpoint_init(other, kinds[k]);
+			inet_pton(AF_INET, "192.0.2.2", &a);
+			evaluate_endpoint_add_addr(other, AF_INET, &a);
+			f.protocol = IPPROTO_TCP;
+			f.sport = 40000;
+			f.dport = 22;
+			evaluate_flow(ps, &f, &res);
+			assert_int_equal(res.allowed, kinds[k] == EVAL_HOST);
+			evaluate_result_release(&res);
+			evaluate_flow_release(&f);
+		}
+	}
+	labelset_release(&ls);
+	policy_set_free(ps);
 }
 
 /* ---- named ports ---- */
@@ -791,6 +843,7 @@ main(void)
 		cmocka_unit_test(test_bad_ports),
 		cmocka_unit_test(test_bad_peers),
 		cmocka_unit_test(test_bad_policy),
+		cmocka_unit_test(test_node_always_allowed),
 		cmocka_unit_test(test_named_port_label),
 		cmocka_unit_test_setup_teardown(test_truth_tables, pods_setup,
 		    pods_teardown),
