@@ -465,9 +465,9 @@ test_bad_policy(void **state)
 	    NP(MD, "{\"podSelector\":{}}") "]",
 	    "t.json:2:80: $[1].metadata.name: duplicate policy name \"x/np\" "
 	    "(first defined at t.json:1:81)");
-	load_ok("[" NP(MD, "{\"podSelector\":{}}") ","
+	policy_set_free(load_ok("[" NP(MD, "{\"podSelector\":{}}") ","
 	    NP("{\"name\":\"np\",\"namespace\":\"y\"}", "{\"podSelector\":{}}")
-	    "]");
+	    "]"));
 	t = "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{\"apiVersion\":"
 	    "\"v1\",\"kind\":\"List\",\"items\":[]}]}";
 	expect_at(t, "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]",
