@@ -95,6 +95,23 @@ k8s_dns_subdomain(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * A namespace: a DNS label, as Kubernetes has them, or with '_' inside,
+ * as Docker Compose project names (a container's namespace) may have.
+ */
+static int
+k8s_namespace_ok(const char *s)
+{
+	char	buf[64];
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n >= sizeof(buf))
+		return 0;
+	for (i = 0; i <= n; i++)
+		buf[i] = s[i] == '_' ? '-' : s[i];
+	return k8s_dns_label(buf, n, 63) && s[0] != '_' && s[n - 1] != '_';
+}
+
 /* A label value: empty, or [A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?, <= 63. */
 static int
 k8s_label_value_ok(const char *s)
@@ -941,9 +958,9 @@ k8s_metadata(struct loader *ld, struct k8s_ctx *cx, json_t *md,
 		cx->bad = 1;
 	if (ns == NULL)
 		ns = "default";
-	else if (!k8s_dns_label(ns, strlen(ns), 63))
+	else if (!k8s_namespace_ok(ns))
 		k8s_err(ld, cx, "namespace", "invalid namespace: 1-63 of a-z, "
-		    "0-9 and '-', alphanumeric at both ends");
+		    "0-9, '-' and '_', alphanumeric at both ends");
 	if ((rn = policy_get_string(ld, md, "name", 1, &name)) != 1) {
 		cx->bad = 1;
 		return;

@@ -430,7 +430,13 @@ test_bad_policy(void **state)
 
 	t = NP("{\"name\":\"np\",\"namespace\":\"X\"}", "{\"podSelector\":{}}");
 	expect_at(t, "\"X\"", "$.metadata.namespace", "invalid namespace: "
-	    "1-63 of a-z, 0-9 and '-', alphanumeric at both ends");
+	    "1-63 of a-z, 0-9, '-' and '_', alphanumeric at both ends");
+	/* A Compose project name is a namespace too. */
+	policy_set_free(load_ok(NP("{\"name\":\"np\",\"namespace\":"
+	    "\"my_app-2\"}", "{\"podSelector\":{}}")));
+	t = NP("{\"name\":\"np\",\"namespace\":\"app_\"}", "{\"podSelector\":{}}");
+	expect_at(t, "\"app_\"", "$.metadata.namespace", "invalid namespace: "
+	    "1-63 of a-z, 0-9, '-' and '_', alphanumeric at both ends");
 	t = NP("{\"name\":\"np_1\"}", "{\"podSelector\":{}}");
 	expect_at(t, "\"np_1\"", "$.metadata.name", "invalid name \"np_1\": a "
 	    "DNS subdomain (a-z, 0-9, '-' and '.')");
@@ -515,6 +521,36 @@ test_node_always_allowed(void **state)
 			evaluate_flow_release(&f);
 		}
 	}
+	labelset_release(&ls);
+	policy_set_free(ps);
+}
+
+/* A policy applies to the containers of its namespace only: the
+ * bulkhead.namespace label, else the Compose project, else default. */
+static void
+test_policy_namespace(void **state)
+{
+	struct policy_set	*ps = load_ok("["
+	    NP("{\"name\":\"a\",\"namespace\":\"shop\"}",
+	    "{\"podSelector\":{}}") ","
+	    NP("{\"name\":\"b\"}", "{\"podSelector\":{}}") "]");
+	struct labelset		 ls;
+	const struct policy	*a = ps->v[1], *b = ps->v[0];
+
+	assert_string_equal(a->name, "shop/a");
+	assert_string_equal(b->name, "default/b");
+	labelset_init(&ls);
+	assert_false(evaluate_applies(a, &ls, NULL, POL_INGRESS));
+	assert_true(evaluate_applies(b, &ls, NULL, POL_INGRESS));
+	assert_true(evaluate_applies(b, NULL, NULL, POL_INGRESS));
+	assert_false(evaluate_applies(b, &ls, NULL, POL_EGRESS));
+	labelset_set(&ls, "com.docker.compose.project", "shop");
+	assert_true(evaluate_applies(a, &ls, NULL, POL_INGRESS));
+	assert_false(evaluate_applies(b, &ls, NULL, POL_INGRESS));
+	labelset_set(&ls, "bulkhead.namespace", "default");
+	assert_false(evaluate_applies(a, &ls, NULL, POL_INGRESS));
+	assert_true(evaluate_applies(b, &ls, NULL, POL_INGRESS));
+	assert_true(evaluate_applies(a, &ls, "shop", POL_INGRESS));
 	labelset_release(&ls);
 	policy_set_free(ps);
 }
@@ -844,6 +880,7 @@ main(void)
 		cmocka_unit_test(test_bad_peers),
 		cmocka_unit_test(test_bad_policy),
 		cmocka_unit_test(test_node_always_allowed),
+		cmocka_unit_test(test_policy_namespace),
 		cmocka_unit_test(test_named_port_label),
 		cmocka_unit_test_setup_teardown(test_truth_tables, pods_setup,
 		    pods_teardown),
