@@ -873,8 +873,9 @@ rule_local_port(const struct rule *r, int dir, const struct container *ct)
 	if (local->port_name == NULL)
 		return 0;
 	port = k8s_named_port(&ct->labels, local->port_name, r->protocol);
-	/* Egress: the sender's own named port is its source port: never
-	 * made by the translation, kept exact: match nothing. */
+	/* Egress: a named source port of the sender itself.  k8s.c never
+	 * makes one (named ports are destination ports); not compiled, so
+	 * the rule matches nothing rather than too much. */
 	return dir == POL_INGRESS ? port : -1;
 }
 
@@ -1173,9 +1174,9 @@ emit_default(struct compiler *c, const char *chain, char verdict, int dir,
 }
 
 /*
- * The destination port set of ingress rule ri of policy pi resolved to
- * port for the chain at hand: one set per number, shared by every rule
- * and chain that needs it.
+ * The destination port set of rule ri of policy pi (direction dir) with
+ * its port name resolved to port: one set per number, shared by every
+ * rule and chain that needs it.
  */
 static void
 named_port_set(struct compiler *c, struct rule_sets *rs, size_t pi,
