@@ -12,8 +12,8 @@
 
 #include "evaluate.h"
 #include "explain.h"
-#include "k8s.h"
 #include "inventory.h"
+#include "k8s.h"
 #include "labels.h"
 #include "policy.h"
 #include "selector.h"

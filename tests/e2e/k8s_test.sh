@@ -8,7 +8,8 @@
 # tests/k8s/cases, in order (so consecutive cases are policy updates, and
 # the last deletes them all), the rules directory is replaced, bulkheadd
 # reloads, every ordered pair is probed on tcp/80, tcp/81, udp/80, udp/81
-# in parallel, and the observed table must be the case's expected.txt
+# in parallel (and the host, the pods' node, both ways: always allowed),
+# and the observed table must be the case's expected.txt
 # (written by hand from the Kubernetes semantics; the unit test checks the
 # evaluator against the same files).  On a difference both tables print.
 . "$(dirname "$0")/lib.sh"
@@ -18,6 +19,7 @@ CASES=$ROOT/tests/k8s/cases
 GROUP=103
 NET=bhk8s-net
 SUBNET=172.31.77
+HOSTPORT=18081
 PODS="xa xb xc ya yb yc za zb zc"
 PROBES="tcp/80 tcp/81 udp/80 udp/81"
 W=$(mktemp -d /tmp/bulkhead-k8s.XXXXXX)
@@ -67,10 +69,14 @@ start_pods() {
 			>/dev/null || { fail "cannot start bhk-$p"; return 1; }
 		PID[$p]=$(docker inspect -f '{{.State.Pid}}' "bhk-$p")
 	done
+	# The node: a TCP server of the host on the network's gateway address.
+	socat TCP4-LISTEN:$HOSTPORT,bind=$SUBNET.1,fork,reuseaddr SYSTEM:'echo ok' \
+		2>>"$W/servers.err" &
+	SERVERS+=($!)
 	for p in $PODS; do
 		for port in 80 81; do
 			nsenter -t "${PID[$p]}" -n perl -MIO::Socket::INET -e "$UDP_ECHO" \
-				"$port" 2>>"$W/udp.err" &
+				"$port" 2>>"$W/servers.err" &
 			SERVERS+=($!)
 		done
 	done
@@ -103,9 +109,32 @@ observed() {
 	done
 }
 
+# Kubernetes: traffic between a pod and its node is always allowed.  The
+# node is the Docker host: host -> pod:80 and pod -> host:$HOSTPORT.
+probe_node() {
+	local p pids=()
+	for p in $PODS; do
+		( nc -z -w 1 "${IP[$p]}" 80 >/dev/null 2>&1 && echo . || echo X ) \
+			>"$W/obs/node_to_$p" &
+		pids+=($!)
+		( nsenter -t "${PID[$p]}" -n nc -z -w 1 "$SUBNET.1" $HOSTPORT \
+			>/dev/null 2>&1 && echo . || echo X ) >"$W/obs/node_from_$p" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+node_row() { # node_row to|from: one line, a cell per pod
+	local p row="node-$1"
+	for p in $PODS; do row+=" $(cat "$W/obs/node_${1}_$p" 2>/dev/null || echo '?')"; done
+	echo "$row"
+}
+
 probe_all() {
 	local pr s d pids=()
 	rm -f "$W/obs/"*
+	probe_node &
+	pids+=($!)
 	for pr in $PROBES; do
 		for s in $PODS; do
 			for d in $PODS; do
@@ -201,7 +230,13 @@ run_case() { # run_case DIR [hup]
 		print_table "expected $pr:" <<<"$exp"
 		print_table "observed $pr:" <<<"$obs"
 	done
-	if [ $bad -eq 0 ]; then pass "$name: 4 x 72 probes as Kubernetes specifies"
+	for pr in to from; do
+		obs=$(node_row $pr)
+		[ "$obs" = "node-$pr . . . . . . . . ." ] && continue
+		bad=1
+		echo "# $name: the node (host) must always reach the pods and be reached: $pr: $obs"
+	done
+	if [ $bad -eq 0 ]; then pass "$name: 4 x 72 pod probes and 18 node probes as Kubernetes specifies"
 	else fail "$name: truth table differs"; fi
 }
 

@@ -557,6 +557,38 @@ test_policy_namespace(void **state)
 
 /* ---- named ports ---- */
 
+/* explain's reason when only the named port differs. */
+static void
+test_named_port_miss(void **state)
+{
+	struct policy_set	*ps = load_ok(NP(MD, "{\"podSelector\":{},"
+	    "\"ingress\":[{\"ports\":[{\"port\":\"http\"}]}]}"));
+	struct labelset		 ls;
+	struct eval_flow	 f;
+	int			 peer;
+
+	labelset_init(&ls);
+	labelset_set(&ls, "bulkhead.namespace", "x");
+	labelset_set(&ls, "bulkhead.port.http", "8080/TCP");
+	evaluate_flow_init(&f);
+	evaluate_endpoint_init(&f.dst, EVAL_CONTAINER);
+	f.dst.labels = &ls;
+	f.protocol = IPPROTO_TCP;
+	f.dport = 80;
+	assert_int_equal(evaluate_rule_miss(ps, &ps->v[0]->rules[POL_INGRESS][0],
+	    &f, &peer), EVAL_MISS_NAMED_PORT);
+	assert_int_equal(peer, 1);
+	f.dport = 8080;
+	assert_int_equal(evaluate_rule_miss(ps, &ps->v[0]->rules[POL_INGRESS][0],
+	    &f, &peer), EVAL_MISS_NONE);
+	f.protocol = IPPROTO_UDP;
+	assert_int_equal(evaluate_rule_miss(ps, &ps->v[0]->rules[POL_INGRESS][0],
+	    &f, &peer), EVAL_MISS_PROTOCOL);
+	evaluate_flow_release(&f);
+	labelset_release(&ls);
+	policy_set_free(ps);
+}
+
 static void
 test_named_port_label(void **state)
 {
@@ -882,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_node_always_allowed),
 		cmocka_unit_test(test_policy_namespace),
 		cmocka_unit_test(test_named_port_label),
+		cmocka_unit_test(test_named_port_miss),
 		cmocka_unit_test_setup_teardown(test_truth_tables, pods_setup,
 		    pods_teardown),
 	};
