@@ -513,6 +513,8 @@ explain_peer_text(struct strbuf *sb, const struct peer *p)
 		strbuf_addstr(sb, " not port ");
 		explain_ranges(sb, p->not_ports, p->nnot_ports);
 	}
+	if (p->port_name)
+		strbuf_addf(sb, " port %s", p->port_name);
 }
 
 /* " from ..." or " to ..." when the peer says anything. */
@@ -784,6 +786,8 @@ explain_policy_json(const struct explain *ex, const struct policy *p,
 	    "audit" : "enforce"));
 	json_object_set_new(o, "selector",
 	    json_string(selector_text(p->selector)));
+	if (p->namespace)
+		json_object_set_new(o, "namespace", json_string(p->namespace));
 	explain_loc(o, &p->loc);
 	json_object_set_new(o, "outcome",
 	    json_string(explain_policy_outcome(&ex->res.v[dir], p)));
@@ -1075,10 +1079,13 @@ explain_render_policy(struct strbuf *sb, json_t *pol)
 	json_t		*r;
 	size_t		 i;
 
-	strbuf_addf(sb, "  policy %s (order %g, %s, [%s])  %s\n",
+	strbuf_addf(sb, "  policy %s (order %g, %s, [%s]%s%s)  %s\n",
 	    explain_jstr(pol, "name"),
 	    json_number_value(json_object_get(pol, "order")),
 	    explain_jstr(pol, "mode"), explain_jstr(pol, "selector"),
+	    json_object_get(pol, "namespace") ? " in namespace " : "",
+	    json_object_get(pol, "namespace") ?
+	    explain_jstr(pol, "namespace") : "",
 	    explain_jstr(pol, "location"));
 	if (strcmp(outcome, "not-reached") == 0) {
 		strbuf_addstr(sb, "    not reached: decided above\n");
