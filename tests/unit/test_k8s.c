@@ -258,6 +258,37 @@ test_translate_expressions(void **state)
 	policy_set_free(ps);
 }
 
+/* Label keys that are words of the selector language keep their meaning. */
+static void
+test_translate_keyword_keys(void **state)
+{
+	static const char *const keys[] = { "in", "has", "all", "not",
+	    "contains", "starts", "ends", "with", "9x", NULL };
+	struct labelset	 ls;
+	size_t		 i;
+	char		*t;
+	struct policy_set *ps;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		t = xasprintf(NP(MD, "{\"podSelector\":{\"matchLabels\":"
+		    "{\"%s\":\"v\"},\"matchExpressions\":[{\"key\":\"%s\","
+		    "\"operator\":\"NotIn\",\"values\":[\"w\"]}]}}"), keys[i],
+		    keys[i]);
+		ps = load_ok(t);
+		labelset_init(&ls);
+		assert_int_equal(selector_match(ps->v[0]->selector, &ls), 0);
+		labelset_set(&ls, keys[i], "v");
+		if (selector_match(ps->v[0]->selector, &ls) != 1)
+			fail_msg("key %s: [%s] does not match %s=v", keys[i],
+			    sel(ps->v[0]->selector), keys[i]);
+		labelset_set(&ls, keys[i], "w");
+		assert_int_equal(selector_match(ps->v[0]->selector, &ls), 0);
+		labelset_release(&ls);
+		policy_set_free(ps);
+		free(t);
+	}
+}
+
 static void
 test_translate_ports(void **state)
 {
@@ -904,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_translate_peers),
 		cmocka_unit_test(test_translate_everyone),
 		cmocka_unit_test(test_translate_expressions),
+		cmocka_unit_test(test_translate_keyword_keys),
 		cmocka_unit_test(test_translate_ports),
 		cmocka_unit_test(test_translate_product),
 		cmocka_unit_test(test_list_and_verbatim_metadata),
