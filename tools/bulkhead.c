@@ -41,7 +41,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: bulkhead [-s SOCKET] [-o text|json] VERB [args]\n"
 	    "verbs:\n"
-	    "  status           daemon health and each container's policies\n"
+	    "  status [CONTAINER]\n"
+	    "                   daemon health and each container's policies\n"
 	    "  reload           load the rules directory again; returns once the\n"
 	    "                   new rules are in the kernel, or why they were refused\n"
 	    "  plan [--diff] [--rules DIR] [--rules DIR --inventory FILE]\n"
@@ -183,16 +184,53 @@ print_container(json_t *c)
 	print_names("egress", json_object_get(c, "egress"));
 }
 
+/*
+ * Keeps in o's container list only the one called name (or whose id
+ * starts with it, 12 characters at least).  Returns 0, or -1 when none.
+ */
 static int
-cmd_status(const struct cli *cli)
+status_only(json_t *o, const char *name)
 {
-	json_t	*o = cli_call(cli, "status"), *c;
+	json_t	*c, *keep = json_array();
+	size_t	 i;
+
+	json_array_foreach(json_object_get(o, "containers"), i, c) {
+		const char *n = json_string_value(json_object_get(c, "name"));
+		const char *id = json_string_value(json_object_get(c, "id"));
+
+		if ((n && strcmp(n, name) == 0) || (id && strlen(name) >= 12 &&
+		    strncmp(id, name, strlen(name)) == 0))
+			json_array_append(keep, c);
+	}
+	if (json_array_size(keep) == 0) {
+		json_decref(keep);
+		return -1;
+	}
+	json_object_set_new(o, "containers", keep);
+	return 0;
+}
+
+static int
+cmd_status(const struct cli *cli, int argc, char **argv)
+{
+	json_t	*o, *c;
 	size_t	 i;
 	int	 counters_shown = 0;
 
-	if (o == NULL)
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "--help") == 0)) {
+		fprintf(argc > 1 ? stderr : stdout,
+		    "usage: bulkhead status [CONTAINER]\n");
+		return argc > 1 ? EXIT_USAGE : 0;
+	}
+	if ((o = cli_call(cli, "status")) == NULL)
 		return EXIT_NODAEMON;
 	if (cli_failed(o)) {
+		json_decref(o);
+		return EXIT_REFUSED;
+	}
+	if (argc == 1 && status_only(o, argv[0]) == -1) {
+		fprintf(stderr, "bulkhead: status %s: no such container\n",
+		    argv[0]);
 		json_decref(o);
 		return EXIT_REFUSED;
 	}
@@ -795,7 +833,7 @@ main(int argc, char **argv)
 	}
 	verb = argv[optind++];
 	if (strcmp(verb, "status") == 0)
-		return cmd_status(&cli);
+		return cmd_status(&cli, argc - optind, argv + optind);
 	if (strcmp(verb, "reload") == 0)
 		return cmd_reload(&cli);
 	if (strcmp(verb, "plan") == 0)

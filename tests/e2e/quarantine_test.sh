@@ -74,6 +74,11 @@ st=$(bh -o json status)
 	pass "status lists the quarantine with its reason" || fail "status: $(jq -c .quarantined <<<"$st")"
 bh status | grep -q 'QUARANTINED: incident 42' && pass "status text shows QUARANTINED" ||
 	fail "status text lacks QUARANTINED"
+one=$(bh status qa)
+grep -q '^  qa (' <<<"$one" && ! grep -q '^  qb (' <<<"$one" &&
+	pass "status qa lists qa alone" || fail "status qa: $(grep '^  q' <<<"$one")"
+bh status no-such-container >/dev/null 2>&1; rc=$?
+[ $rc -eq 1 ] && pass "status of an unknown container: exit 1" || fail "status unknown: exit $rc"
 jq -e --arg id "$(docker inspect -f '{{.Id}}' qa)" '.containers[] | select(.id == $id)' \
 	"$STATE/quarantine.json" >/dev/null && pass "state file holds qa" || fail "state file lacks qa"
 wait_for 5 grep -q 'quarantine' "$W/capture.txt" &&
