@@ -205,8 +205,10 @@ e_counter(struct ir_rule *r)
 	ir_expr_add(r, IR_COUNTER);
 }
 
+/* The rate-limited NFLOG half of a deny: expressions and text. */
 static void
-e_limit_log(struct compiler *c, struct ir_rule *r, const char *prefix)
+e_limit_log(struct compiler *c, struct ir_rule *r, struct strbuf *t,
+    const char *prefix)
 {
 	struct ir_expr	*e = ir_expr_add(r, IR_LIMIT);
 
@@ -216,6 +218,22 @@ e_limit_log(struct compiler *c, struct ir_rule *r, const char *prefix)
 	e = ir_expr_add(r, IR_LOG);
 	e->u.log.group = c->opts->nflog_group;
 	strlcpy_bh(e->u.log.prefix, prefix, IR_PREFIXMAX);
+	strbuf_addf(t, "limit rate %u/second burst %u packets log group %u "
+	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
+	    c->opts->nflog_group, prefix);
+}
+
+/*
+ * The other half, a rule of its own so that the limit never lets a packet
+ * through: counted, tagged with prefix for the counters, dropped.
+ */
+static void
+e_drop(struct ir_rule *r, struct strbuf *t, const char *prefix)
+{
+	e_counter(r);
+	r->comment = xstrdup(prefix);
+	e_verdict(r, NF_DROP, NULL);
+	strbuf_addstr(t, "counter drop");
 }
 
 /* reg = (reg & mask) ^ xor over 4 bytes, values in host order as the mark is. */
@@ -1076,10 +1094,7 @@ emit_one(struct compiler *c, const char *chain, const struct rule *r,
 	emit_rule_match(ir, &t, r, dir, rs, fam);
 	switch (kind) {
 	case 'L':
-		e_limit_log(c, ir, prefix);
-		strbuf_addf(&t, "limit rate %u/second burst %u packets "
-		    "log group %u prefix \"%s\"", c->opts->log_rate,
-		    c->opts->log_burst, c->opts->nflog_group, prefix);
+		e_limit_log(c, ir, &t, prefix);
 		break;
 	case 'P':
 		e_counter(ir);
@@ -1157,19 +1172,13 @@ emit_default(struct compiler *c, const char *chain, char verdict, int dir,
 
 	make_prefix(prefix, verdict, dir, -1, policy);
 	ir = rule_new(c->in, chain, &t);
-	e_limit_log(c, ir, prefix);
-	strbuf_addf(&t, "limit rate %u/second burst %u packets log group %u "
-	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
-	    c->opts->nflog_group, prefix);
+	e_limit_log(c, ir, &t, prefix);
 	rule_done(ir, &t);
 	if (!drop)
 		return;
 	/* A separate rule: a limit on the drop would let packets through. */
 	ir = rule_new(c->in, chain, &t);
-	ir->comment = xstrdup(prefix);
-	e_counter(ir);
-	e_verdict(ir, NF_DROP, NULL);
-	strbuf_addstr(&t, "counter drop");
+	e_drop(ir, &t, prefix);
 	rule_done(ir, &t);
 }
 
@@ -1609,19 +1618,12 @@ emit_pending(struct compiler *c)
 				e_lookup(r, set, REG0, 1);
 				strbuf_addf(&t, "%s != @%s ", addr_text(fam, s), set);
 				if (j == 0) {
-					e_limit_log(c, r, prefix);
-					strbuf_addf(&t, "limit rate %u/second burst "
-					    "%u packets log group %u prefix \"%s\"",
-					    c->opts->log_rate, c->opts->log_burst,
-					    c->opts->nflog_group, prefix);
+					e_limit_log(c, r, &t, prefix);
 				} else if (c->opts->fail_open) {
 					e_counter(r);
 					strbuf_addstr(&t, "counter");
 				} else {
-					e_counter(r);
-					r->comment = xstrdup(prefix);
-					e_verdict(r, NF_DROP, NULL);
-					strbuf_addstr(&t, "counter drop");
+					e_drop(r, &t, prefix);
 				}
 				rule_done(r, &t);
 			}
@@ -1740,16 +1742,9 @@ emit_identity(struct compiler *c)
 			strbuf_addf(&txt, "%s @%s ", addr_text(fam, SIDE_SRC),
 			    set);
 			if (i == 0) {
-				e_limit_log(c, r, prefix);
-				strbuf_addf(&txt, "limit rate %u/second burst "
-				    "%u packets log group %u prefix \"%s\"",
-				    c->opts->log_rate, c->opts->log_burst,
-				    c->opts->nflog_group, prefix);
+				e_limit_log(c, r, &txt, prefix);
 			} else {
-				e_counter(r);
-				r->comment = xstrdup(prefix);
-				e_verdict(r, NF_DROP, NULL);
-				strbuf_addstr(&txt, "counter drop");
+				e_drop(r, &txt, prefix);
 			}
 			rule_done(r, &txt);
 		}
@@ -1785,16 +1780,10 @@ emit_quarantine_chain(struct compiler *c, struct ir_table *t, int dir)
 	    dir == POL_INGRESS ? 'I' : 'E');
 	ir_chain_add(t, name);
 	r = rule_new(t, name, &txt);
-	e_limit_log(c, r, prefix);
-	strbuf_addf(&txt, "limit rate %u/second burst %u packets log group %u "
-	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
-	    c->opts->nflog_group, prefix);
+	e_limit_log(c, r, &txt, prefix);
 	rule_done(r, &txt);
 	r = rule_new(t, name, &txt);
-	e_counter(r);
-	r->comment = xstrdup(prefix);
-	e_verdict(r, NF_DROP, NULL);
-	strbuf_addstr(&txt, "counter drop");
+	e_drop(r, &txt, prefix);
 	rule_done(r, &txt);
 }
 
@@ -2062,16 +2051,9 @@ emit_guard_nd6(struct compiler *c)
 			else
 				e_icmp6_type(r, &t, what[i].type);
 			if (j == 0) {
-				e_limit_log(c, r, prefix);
-				strbuf_addf(&t, "limit rate %u/second burst %u "
-				    "packets log group %u prefix \"%s\"",
-				    c->opts->log_rate, c->opts->log_burst,
-				    c->opts->nflog_group, prefix);
+				e_limit_log(c, r, &t, prefix);
 			} else {
-				e_counter(r);
-				r->comment = xstrdup(prefix);
-				e_verdict(r, NF_DROP, NULL);
-				strbuf_addstr(&t, "counter drop");
+				e_drop(r, &t, prefix);
 			}
 			rule_done(r, &t);
 		}
@@ -2196,16 +2178,10 @@ emit_bridge(struct compiler *c)
 	emit_guard_ll6(c);
 	snprintf(prefix, sizeof(prefix), "bh|S|E|*|port-guard");
 	r = rule_new(br, "guard", &t);
-	e_limit_log(c, r, prefix);
-	strbuf_addf(&t, "limit rate %u/second burst %u packets log group %u "
-	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
-	    c->opts->nflog_group, prefix);
+	e_limit_log(c, r, &t, prefix);
 	rule_done(r, &t);
 	r = rule_new(br, "guard", &t);
-	e_counter(r);
-	r->comment = xstrdup(prefix);
-	e_verdict(r, NF_DROP, NULL);
-	strbuf_addstr(&t, "counter drop");
+	e_drop(r, &t, prefix);
 	rule_done(r, &t);
 }
 
