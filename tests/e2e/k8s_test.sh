@@ -80,7 +80,25 @@ start_pods() {
 			SERVERS+=($!)
 		done
 	done
+	# The first case must not race the servers' start (18 perl and 18 nc on
+	# a loaded 2-core machine): every listener is up before any probe.
+	wait_for 60 servers_ready ||
+		{ fail "servers not listening after 60 s: $(servers_missing)"; return 1; }
 }
+
+# servers_missing: the listeners not up yet, as POD:PROTO/PORT words.
+servers_missing() {
+	local p l s miss=
+	for p in $PODS; do
+		l=$(nsenter -t "${PID[$p]}" -n ss -Hlntu 2>/dev/null)
+		for s in tcp/80 tcp/81 udp/80 udp/81; do
+			grep -Eq "^${s%/*} .*:${s#*/} " <<<"$l" || miss+=" $p:$s"
+		done
+	done
+	ss -Hlnt | grep -q "$SUBNET.1:$HOSTPORT " || miss+=" host:tcp/$HOSTPORT"
+	echo "$miss"
+}
+servers_ready() { [ -z "$(servers_missing)" ]; }
 
 # probe SRC DST PROTO/PORT: writes . (connected) or X to obs/PROTO_PORT_SRC_DST.
 probe() {
@@ -168,6 +186,19 @@ reprobe_mismatches() {
 			done
 			i=$((i + 1))
 		done
+	done
+	# The node is always allowed: a node cell that failed is probed again too.
+	for s in $PODS; do
+		if [ "$(cat "$W/obs/node_to_$s" 2>/dev/null)" != . ]; then
+			( nc -z -w 1 "${IP[$s]}" 80 >/dev/null 2>&1 && echo . || echo X ) \
+				>"$W/obs/node_to_$s" &
+			pids+=($!)
+		fi
+		if [ "$(cat "$W/obs/node_from_$s" 2>/dev/null)" != . ]; then
+			( nsenter -t "${PID[$s]}" -n nc -z -w 1 "$SUBNET.1" $HOSTPORT \
+				>/dev/null 2>&1 && echo . || echo X ) >"$W/obs/node_from_$s" &
+			pids+=($!)
+		fi
 	done
 	[ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
 	NREPROBED=$((NREPROBED + ${#pids[@]}))
