@@ -36,6 +36,8 @@ SUB6=fd00:b4:77:
 GW4=$SUB4.1
 WORLD_HOST=198.51.100.1
 WORLD=198.51.100.2
+WORLD6_HOST=fd00:b4:99::1
+WORLD6=fd00:b4:99::2
 W=$(mktemp -d /tmp/bulkhead-dataplane.XXXXXX)
 RULES=$W/rules
 SOCK=$W/control.sock
@@ -158,7 +160,10 @@ setup_world() {
 	ip -n "$NS" link set lo up &&
 	ip -n "$NS" addr add $WORLD/24 dev bhdpw1 &&
 	ip -n "$NS" link set bhdpw1 up &&
-	ip -n "$NS" route add default via $WORLD_HOST
+	ip -n "$NS" route add default via $WORLD_HOST &&
+	ip addr add $WORLD6_HOST/64 dev bhdpw0 nodad &&
+	ip -n "$NS" addr add $WORLD6/64 dev bhdpw1 nodad &&
+	ip -n "$NS" -6 route add default via $WORLD6_HOST
 }
 
 # bg CMD...: a helper process killed by the teardown.
@@ -170,6 +175,7 @@ tcp_server() {
 	local where=$1 port=$2 reply=$3
 	case $where in
 	world) bg ip netns exec "$NS" socat TCP4-LISTEN:$port,reuseaddr,fork SYSTEM:"echo $reply" ;;
+	world6) bg ip netns exec "$NS" socat TCP6-LISTEN:$port,ipv6only=1,reuseaddr,fork SYSTEM:"echo $reply" ;;
 	host:*) bg socat TCP4-LISTEN:$port,bind=${where#host:},reuseaddr,fork SYSTEM:"echo $reply" ;;
 	esac
 }
@@ -258,6 +264,7 @@ bg nsenter -t "$SRVPID" -n socat -u IP4-RECV:253 OPEN:"$W/p253",creat,append
 for p in 7777 7778; do
 	tcp_server host:$GW4 $p host-$p
 	tcp_server world $p world-$p
+	tcp_server world6 $p world6-$p
 done
 
 "$B/bulkhead-capture" -g $GROUP -o json >"$W/capture.json" 2>"$W/capture.err" &
@@ -357,6 +364,9 @@ denied "eg -> host $GW4:7778 (host is not world)" "$(reply eg $GW4 7778)"
 allowed "eg -> world $WORLD:7778 (entity world)" "$(reply eg $WORLD 7778)" world-7778
 denied "eg -> world $WORLD:7777 (world is not host)" "$(reply eg $WORLD 7777)"
 logged "eg -> world:7777 denied by eg-out" ".src == \"$SUB4.60\" and .dst == \"$WORLD\" and .prefix == \"bh|D|E|*|eg-out\""
+allowed "IPv6 eg -> world [$WORLD6]:7778 (entity world)" "$(reply eg $WORLD6 7778)" world6-7778
+denied "IPv6 eg -> world [$WORLD6]:7777 (world is not host)" "$(reply eg $WORLD6 7777)"
+logged "IPv6 eg -> world:7777 denied by eg-out" ".src == \"$SUB6:60\" and .dst == \"$WORLD6\" and .prefix == \"bh|D|E|*|eg-out\""
 allowed "eg -> srv:8001 (egress selector and srv's ingress)" "$(reply eg $SRV 8001)" 8001-ok
 denied "eg -> srv:9000 (srv allows, eg's egress does not)" "$(reply eg $SRV 9000)"
 allowed "host -> srv:7100 (entity host)" "$(host_reply $SRV 7100)" 7100-ok
