@@ -53,3 +53,15 @@ tcp_reply() { docker exec "$1" nc -w 2 "$2" "$3" </dev/null 2>/dev/null; }
 cleanup_containers() {
 	docker ps -aq --filter "label=$TLABEL" | xargs -r docker rm -f >/dev/null 2>&1
 }
+
+# kernel_elems FAMILY SET: the set's elements, one a line, concatenations
+# joined with " . ", maps as "key : verdict".
+kernel_elems() {
+	{ nft -j list set "$1" bulkhead "$2" 2>/dev/null ||
+	  nft -j list map "$1" bulkhead "$2" 2>/dev/null; } | jq -r '
+		.nftables[] | .set // .map | select(.) | .elem[]? |
+		def one: if type == "object" and has("concat") then .concat | map(tostring) | join(" . ")
+			elif type == "object" and has("elem") then .elem.val | one
+			else tostring end;
+		if type == "array" then (.[0] | one) + " : " + (.[1] | tostring) else one end' | sort
+}

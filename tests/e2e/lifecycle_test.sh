@@ -61,17 +61,6 @@ in_sync() { # in_sync N: N test containers on a veth, kernel in sync
 	[ "$(jq '.in_sync' <<<"$st")" = true ] &&
 	[ "$(jq '[.containers[] | select(.labels["bulkhead.test"] == "1") | select(.endpoints[0].veth != "")] | length' <<<"$st")" -eq "$1" ]
 }
-# kernel_elems FAMILY SET: the set's elements, one a line, concatenations
-# joined with " . ", maps as "key : verdict".
-kernel_elems() {
-	{ nft -j list set "$1" bulkhead "$2" 2>/dev/null ||
-	  nft -j list map "$1" bulkhead "$2" 2>/dev/null; } | jq -r '
-		.nftables[] | .set // .map | select(.) | .elem[]? |
-		def one: if type == "object" and has("concat") then .concat | map(tostring) | join(" . ")
-			elif type == "object" and has("elem") then .elem.val | one
-			else tostring end;
-		if type == "array" then (.[0] | one) + " : " + (.[1] | tostring) else one end' | sort
-}
 # db's share of the kernel: its port guard and its ingress verdict.
 db_elems() {
 	local v=$1 ip=$2
