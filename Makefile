@@ -21,7 +21,7 @@ COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
 LANG	 = src/selector.c src/jsonloc.c src/policy.c src/k8s.c src/evaluate.c
 PURE	 = $(LANG) src/explain.c src/inventory.c src/docker_parse.c src/ir.c src/ir_diff.c \
 	   src/compile.c src/snapshot.c src/control_proto.c src/quarantine.c src/metrics.c \
-	   src/plandiff.c
+	   src/plandiff.c src/pidfile.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/metrics_http.c src/bulkheadd.c
@@ -145,7 +145,7 @@ install: all
 	    >$(DESTDIR)$(MANDIR)/man8/$$m && chmod 0644 $(DESTDIR)$(MANDIR)/man8/$$m || exit 1; done
 	for m in $(MAN5); do sed 's|/usr/local|$(PREFIX)|g' man/$$m \
 	    >$(DESTDIR)$(MANDIR)/man5/$$m && chmod 0644 $(DESTDIR)$(MANDIR)/man5/$$m || exit 1; done
-	sed 's|/usr/local/sbin|$(SBINDIR)|g' contrib/bulkheadd.service \
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' tools/bulkheadd.service \
 	    >$(DESTDIR)$(UNITDIR)/bulkheadd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/bulkheadd.service
 	install -m 0644 $(addprefix rules/,$(RULES)) $(DESTDIR)$(DATADIR)/rules/

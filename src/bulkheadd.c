@@ -6,10 +6,16 @@
  * SIGHUP reloads the rules; SIGTERM/SIGINT exit and leave the ruleset in
  * the kernel, so the host stays protected while the daemon is down;
  * --flush removes bulkhead's tables and exits.
+ *
+ * Without --foreground it detaches: the pid file is locked first (a
+ * second instance refuses to start), everything that can fail at start-up
+ * runs and logs to stderr, and only then does the parent exit, 0 once the
+ * child reports ready, 1 when it died; the child logs to syslog.
  */
 #include <sys/signalfd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,12 +33,14 @@
 #include "log.h"
 #include "metrics_http.h"
 #include "nft.h"
+#include "pidfile.h"
 #include "util.h"
 
 #include <linux/netfilter.h>
 
 #define DEFAULT_RULES	"/etc/bulkhead/rules"
 #define DEFAULT_STATE_DIR "/var/lib/bulkhead"
+#define DEFAULT_PIDFILE	"/run/bulkhead/bulkheadd.pid"
 
 struct options {
 	const char		*rules;
@@ -42,6 +50,7 @@ struct options {
 	int			 verbose;
 	int			 flush;
 	const char		*state_dir;
+	const char		*pidfile;	/* NULL: none (foreground) */
 	const char		*metrics_listen;	/* NULL: no listener */
 	struct compile_opts	 copts;
 };
@@ -56,6 +65,10 @@ usage(FILE *f)
 	    "  -d, --docker-socket PATH  Docker engine socket (default $DOCKER_HOST\n"
 	    "                            when unix://..., else /var/run/docker.sock)\n"
 	    "  -f, --foreground          stay in the foreground, log to stderr\n"
+	    "                            (else detach, log to syslog)\n"
+	    "      --pidfile PATH        pid file, locked while running (default\n"
+	    "                            %s when detached, none in\n"
+	    "                            the foreground)\n"
 	    "  -g, --nflog-group N       NFLOG group for denied packets (default %d)\n"
 	    "  -m, --mark-bit HEX        our bit of the packet mark (default 0x%08x)\n"
 	    "  -v, --verbose             debug logging\n"
@@ -70,7 +83,8 @@ usage(FILE *f)
 	    "      --flush               remove bulkhead's nftables tables and exit\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
-	    DEFAULT_RULES, CONTROL_DEFAULT_PATH, COMPILE_NFLOG_GROUP,
+	    DEFAULT_RULES, CONTROL_DEFAULT_PATH, DEFAULT_PIDFILE,
+	    COMPILE_NFLOG_GROUP,
 	    COMPILE_MARK_BIT, DEFAULT_STATE_DIR);
 }
 
@@ -89,6 +103,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "fail-mode", required_argument, NULL, 'O' },
+		{ "pidfile", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -113,6 +128,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'F': o->flush = 1; break;
 		case 'S': o->state_dir = optarg; break;
 		case 'M': o->metrics_listen = optarg; break;
+		case 'P': o->pidfile = optarg; break;
 		case 'O':
 			if (strcmp(optarg, "open") && strcmp(optarg, "closed"))
 				fatalx("invalid fail mode: %s (open or closed)",
@@ -141,6 +157,8 @@ parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		exit(2);
 	}
+	if (o->pidfile == NULL && !o->foreground)
+		o->pidfile = DEFAULT_PIDFILE;
 }
 
 static int
@@ -207,6 +225,72 @@ signals_read(int fd, struct controller *ctl)
 	return 0;
 }
 
+/*
+ * Detaches from the terminal and the session.  The parent waits for the
+ * child's word (daemon_ready) and exits 0, or 1 when the child died
+ * first.  The child keeps stderr until then; returns the fd to tell on.
+ */
+static int
+daemon_start(void)
+{
+	char	c;
+	int	p[2];
+	pid_t	pid;
+	ssize_t	n;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
+			;
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	return p[1];
+}
+
+/* Started: logs go to syslog from now on, the parent exits 0. */
+static void
+daemon_ready(int fd, int verbose)
+{
+	int	null;
+
+	log_init("bulkheadd", 0, verbose);
+	if ((null = open("/dev/null", O_RDWR)) == -1)
+		fatal("open /dev/null");
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
+	if (write(fd, "r", 1) != 1)
+		log_warn("telling the parent process we run");
+	close(fd);
+}
+
+/* Locks the pid file before anything else: a second instance stops here. */
+static struct pidfile *
+pidfile_setup(const char *path)
+{
+	struct pidfile	*pf;
+	pid_t		 holder;
+	char		 err[512];
+
+	if (path == NULL)
+		return NULL;
+	if ((pf = pidfile_open(path, &holder, err, sizeof(err))) == NULL)
+		fatalx("%s%s", err, holder ? "; not starting a second one" :
+		    "");
+	return pf;
+}
+
 enum { FD_SIG, FD_CTL, FD_LINK, NFDS };
 
 /* The page the metrics listener serves, rendered at most every 2 s. */
@@ -268,23 +352,32 @@ main(int argc, char **argv)
 	struct controller	 ctl;
 	struct control		*control;
 	struct metrics_http	*mh = NULL;
-	int			 sigfd;
+	struct pidfile		*pf;
+	int			 sigfd, ready = -1;
+	char			 err[512];
 
 	parse_args(argc, argv, &o);
-	log_init("bulkheadd", o.foreground || o.flush, o.verbose);
+	/* stderr until started, so that start-up errors reach the terminal. */
+	log_init("bulkheadd", 1, o.verbose);
 	if (o.flush)
 		return flush_tables();
 	if (geteuid() != 0)
 		log_warnx("not running as root: programming nftables will fail");
+	/* Before the control socket: it would take over a running one's. */
+	pf = pidfile_setup(o.pidfile);
 	sigfd = signals_setup();
 	controller_init(&ctl, o.rules, o.docker, o.state_dir, &o.copts);
 	if ((control = control_new(o.control)) == NULL)
 		fatalx("cannot listen on %s", o.control);
-	if (!o.foreground && daemon(0, 0) == -1)
-		fatal("daemon");
-	/* After daemon(): the listener's thread must live in our process. */
+	if (!o.foreground)
+		ready = daemon_start();
+	if (pf && pidfile_write(pf, getpid(), err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* After the fork: the listener's thread must live in our process. */
 	if (o.metrics_listen && (mh = metrics_http_new(o.metrics_listen)) == NULL)
 		fatalx("cannot serve metrics on %s", o.metrics_listen);
+	if (ready != -1)
+		daemon_ready(ready, o.verbose);
 	log_info("bulkheadd %s started: rules %s, control %s, nflog group %u%s",
 	    BULKHEAD_VERSION, o.rules, o.control, o.copts.nflog_group,
 	    o.copts.fail_open ? ", fail mode OPEN (unclassified containers "
@@ -294,5 +387,6 @@ main(int argc, char **argv)
 	control_free(control);
 	controller_release(&ctl);
 	close(sigfd);
+	pidfile_remove(pf);
 	return 0;
 }

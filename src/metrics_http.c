@@ -80,6 +80,10 @@ metrics_http_addr(const char *listen, struct sockaddr_storage *ss)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	hints.ai_socktype = SOCK_STREAM;
+	/* getaddrinfo takes 99999 and wraps it: ports are checked here. */
+	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    atoi(port) < 1 || atoi(port) > 65535)
+		goto out;
 	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
 		goto out;
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
