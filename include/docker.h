@@ -57,6 +57,13 @@ int	docker_parse_event(const char *json, size_t len, struct docker_event *ev,
  */
 int	docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 	    size_t ifnamelen, char *err, size_t errlen);
+/*
+ * Parses Podman's /libpod/networks/{name}/json: its bridge is
+ * "network_interface" (Podman's Docker-compatible document has no bridge
+ * name, and its bridges are not named br-<id>).  Same returns.
+ */
+int	docker_parse_libpod_network(const char *json, size_t len, char *ifname,
+	    size_t ifnamelen, char *err, size_t errlen);
 
 /*
  * Extracts the "message" of an engine error document ({"message": "..."})
@@ -106,7 +113,11 @@ int	docker_list_running(struct docker *, char ***ids);
  * 1 when the container no longer exists, -1 on error.
  */
 int	docker_inspect(struct docker *, const char *id, struct container **out);
-/* GET /networks/{id}: see docker_parse_network_bridge. */
+/*
+ * The Linux bridge of network id: Podman's own answer when the engine is
+ * Podman (docker_parse_libpod_network), else GET /networks/{id} (see
+ * docker_parse_network_bridge).
+ */
 int	docker_network_bridge(struct docker *, const char *id, char *ifname,
 	    size_t len);
 

@@ -279,17 +279,45 @@ out:
 	return rc;
 }
 
+/*
+ * Podman's libpod API (served with a version prefix) names the bridge.
+ * Docker answers it with an error status: 2 then means "ask the
+ * compatible API".  Else as docker_network_bridge.
+ */
+static int
+docker_libpod_bridge(struct docker *d, const char *id, char *ifname,
+    size_t len)
+{
+	struct body	 b;
+	char		 err[256];
+	char		*path = docker_path(d, "/v4.0.0/libpod/networks/%s/json", id);
+	long		 status;
+	int		 rc = 2;
+
+	status = docker_get(d, path, &b);
+	free(path);
+	if (status == 200 && (rc = docker_parse_libpod_network(b.sb.buf,
+	    b.sb.len, ifname, len, err, sizeof(err))) == -1)
+		log_warnx("inspect podman network %.64s: %s", id, err);
+	strbuf_release(&b.sb);
+	return rc;
+}
+
 int
 docker_network_bridge(struct docker *d, const char *id, char *ifname,
     size_t len)
 {
 	struct body	 b;
-	char		 err[256], *path = docker_path(d, "/networks/%s", id);
+	char		 err[256], *path;
 	long		 status;
 	int		 rc = -1;
 
 	if (len > 0)
 		ifname[0] = '\0';
+	if ((rc = docker_libpod_bridge(d, id, ifname, len)) != 2)
+		return rc;
+	rc = -1;
+	path = docker_path(d, "/networks/%s", id);
 	status = docker_get(d, path, &b);
 	free(path);
 	if (status == -1)

@@ -668,6 +668,46 @@ out:
 }
 
 int
+docker_parse_libpod_network(const char *json, size_t len, char *ifname,
+    size_t ifnamelen, char *err, size_t errlen)
+{
+	json_t		*root;
+	const char	*driver, *iface;
+	int		 rc = -1;
+
+	if (ifname != NULL && ifnamelen > 0)
+		ifname[0] = '\0';
+	if ((root = parse_doc(json, len, err, errlen)) == NULL)
+		return -1;
+	if (get_string(root, "driver", 1024, &driver, "driver", err,
+	    errlen) == -1 ||
+	    get_string(root, "network_interface", 1024, &iface,
+	    "network_interface", err, errlen) == -1)
+		goto out;
+	if (driver == NULL) {
+		seterr(err, errlen, "network without driver");
+		goto out;
+	}
+	if (strcmp(driver, "bridge") != 0) {
+		rc = 1;
+		goto out;
+	}
+	if (iface == NULL || !valid_ifname(iface)) {
+		seterr(err, errlen, "bad bridge name %.64s", iface ? iface : "");
+		goto out;
+	}
+	if (ifname == NULL || strlen(iface) >= ifnamelen) {
+		seterr(err, errlen, "bridge name %s does not fit", iface);
+		goto out;
+	}
+	strlcpy_bh(ifname, iface, ifnamelen);
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+int
 docker_parse_error(const char *json, size_t len, char *msg, size_t msglen)
 {
 	json_t		*root;
