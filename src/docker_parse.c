@@ -481,6 +481,7 @@ event_kind(const char *type, const char *action)
 	};
 	static const char *const stops[] = {
 		"die", "stop", "kill", "destroy", "pause", "oom",
+		"remove",	/* Podman's name for destroy */
 	};
 	size_t	i;
 

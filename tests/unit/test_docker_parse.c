@@ -4,6 +4,8 @@
  * documents of containers on the default bridge, a user network, two
  * networks, --network none and host; a listing; network documents; and
  * /events captures replayed through the line framer in every chunking.
+ * The podman_* fixtures come from Podman 4.3's compatible socket (and its
+ * libpod network document, which alone names the bridge).
  * Malformed, mistyped and oversized input must give errors, not crashes.
  */
 #include <arpa/inet.h>
@@ -35,6 +37,7 @@
 #define ID_MULTI	"64ad365a5d49dfdc70879f562910ce6ec148a8151e4edd032218351925a6ff2d"
 #define NET_BRIDGE	"1c013d98165589d2dcccd9e1e169c743dc9bd8933fc675d735ae77f10877d3e6"
 #define NET_USER1	"f41748bbb6b1e3cad8fe15920ca67b7f85190d2f991514623106adc87720a493"
+#define ID_PODMAN	"6ee89de3031a6c9ad439bab2d2826721043a59a22ed35c4c32c8da3bd8c1bbfb"
 #define NET_USER2	"7a3ba6acc78ca4c9164d8898a4174b9affd6929f5fa62b905fb254fd7e1ac530"
 
 /* ---- helpers ---- */
@@ -919,6 +922,103 @@ test_stream_random_bytes(void **state)
 	assert_null(st.buf);
 }
 
+/* ---- Podman's compatible socket ---- */
+
+static void
+test_podman_inspect(void **state)
+{
+	struct container	*c = inspect_fixture("podman_inspect.json");
+	const struct endpoint	*ep;
+
+	assert_string_equal(c->id, ID_PODMAN);
+	assert_string_equal(c->name, "bhpod-web");
+	assert_string_equal(labelset_get(&c->labels, "app"), "web");
+	assert_true(c->running);
+	assert_string_equal(c->network_mode, "bridge");
+	assert_string_equal(c->sandbox_key,
+	    "/run/netns/netns-85bd5ae0-9468-24ea-844f-cd76566740cc");
+	assert_int_equal(c->neps, 1);
+	ep = find_ep(c, "podman");
+	/* Podman gives the network's name where Docker gives its id. */
+	assert_string_equal(ep->network_id, "podman");
+	assert_ip4(ep, "10.88.0.18", 16);
+	assert_mac(ep, "72:29:00:df:d7:79");
+	container_free(c);
+}
+
+static void
+test_podman_list(void **state)
+{
+	char	*doc, **ids = NULL, err[256];
+	size_t	 len;
+
+	doc = fixture("podman_containers_list.json", &len);
+	assert_int_equal(docker_parse_list(doc, len, &ids, err, sizeof(err)),
+	    1);
+	assert_string_equal(ids[0], ID_PODMAN);
+	free(ids[0]);
+	free(ids);
+	free(doc);
+}
+
+static void
+test_podman_networks(void **state)
+{
+	char	*doc, br[IF_NAMESIZE], err[256];
+	size_t	 len;
+
+	/* The compatible document has no bridge name: the guess is wrong. */
+	doc = fixture("podman_network_compat.json", &len);
+	assert_int_equal(docker_parse_network_bridge(doc, len, br, sizeof(br),
+	    err, sizeof(err)), 0);
+	assert_string_equal(br, "br-2f259bab93aa");
+	free(doc);
+	doc = fixture("podman_libpod_network.json", &len);
+	assert_int_equal(docker_parse_libpod_network(doc, len, br, sizeof(br),
+	    err, sizeof(err)), 0);
+	assert_string_equal(br, "podman0");
+	assert_int_equal(docker_parse_libpod_network(doc, len, br, 4, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not fit"));
+	free(doc);
+	assert_int_equal(docker_parse_libpod_network(L("{\"driver\": "
+	    "\"macvlan\", \"network_interface\": \"eth0\"}"), br, sizeof(br),
+	    err, sizeof(err)), 1);
+	assert_int_equal(docker_parse_libpod_network(L("{\"driver\": "
+	    "\"bridge\"}"), br, sizeof(br), err, sizeof(err)), -1);
+	assert_int_equal(docker_parse_libpod_network(L("{\"driver\": "
+	    "\"bridge\", \"network_interface\": \"a/b\"}"), br, sizeof(br),
+	    err, sizeof(err)), -1);
+	assert_int_equal(docker_parse_libpod_network(L("{\"driver\": 3}"), br,
+	    sizeof(br), err, sizeof(err)), -1);
+	assert_int_equal(docker_parse_libpod_network(L("[]"), br, sizeof(br),
+	    err, sizeof(err)), -1);
+}
+
+static void
+test_podman_events(void **state)
+{
+	struct collect		 c = { 0 };
+	struct docker_stream	 st;
+	size_t			 len, kinds[5];
+	char			*doc = fixture("podman_events.jsonl", &len);
+
+	replay(doc, len, 17, &c, &st);
+	assert_int_equal(st.nerrors, 0);
+	docker_stream_release(&st);
+	free(doc);
+	assert_int_equal(c.n, 5);	/* create, init, start, die, remove */
+	count_kinds(&c, kinds);
+	assert_int_equal(kinds[DOCKER_EV_OTHER], 2);
+	assert_int_equal(kinds[DOCKER_EV_START], 1);
+	assert_int_equal(kinds[DOCKER_EV_STOP], 2);
+	assert_string_equal(c.v[2].action, "start");
+	assert_string_equal(c.v[2].container_id, ID_PODMAN);
+	assert_string_equal(c.v[4].action, "remove");
+	assert_int_equal(c.v[4].kind, DOCKER_EV_STOP);
+	free(c.v);
+}
+
 int
 main(void)
 {
@@ -938,6 +1038,10 @@ main(void)
 		cmocka_unit_test(test_event_one),
 		cmocka_unit_test(test_event_malformed),
 		cmocka_unit_test(test_stream_fixture),
+		cmocka_unit_test(test_podman_inspect),
+		cmocka_unit_test(test_podman_list),
+		cmocka_unit_test(test_podman_networks),
+		cmocka_unit_test(test_podman_events),
 		cmocka_unit_test(test_stream_exec_fixture),
 		cmocka_unit_test(test_stream_garbage_and_blank),
 		cmocka_unit_test(test_stream_overlong),
