@@ -314,14 +314,16 @@ controller_on_links(struct controller *ctl)
 		return;
 	TAILQ_FOREACH(ct, &ctl->inv.containers, entry) {
 		size_t	i;
-		int	had = 0;
+		int	had = 0, left;
 
 		for (i = 0; i < ct->neps; i++)
 			had += ct->eps[i].bridge[0] && !ct->eps[i].veth[0];
 		if (had == 0)
 			continue;
-		missing += controller_resolve(ctl, ct);
-		controller_dirty(ctl);
+		missing += left = controller_resolve(ctl, ct);
+		/* Nothing found: the same ruleset, no apply every retry. */
+		if (left < had)
+			controller_dirty(ctl);
 	}
 	ctl->pending = missing > 0;
 	if (ctl->pending)
