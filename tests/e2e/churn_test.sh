@@ -95,9 +95,9 @@ agree() { # agree: the three views match; prints what differs
 	for v in ports port_ip4 addrs4 in4; do
 		differ daemon.$v kernel.$v && bad=1
 	done
-	while read -r v; do
-		[ -e "/sys/class/net/$v" ] || { echo "# kernel guards $v, which does not exist"; bad=1; }
-	done <"$W/kernel.ports"
+	ip -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort >"$W/links"
+	v=$(comm -23 "$W/kernel.ports" "$W/links")
+	[ -n "$v" ] && { echo "# kernel guards veths that do not exist: $v"; bad=1; }
 	return $bad
 }
 # converged PHASE NCHURN: the views agree (within 30 s) and the daemon
