@@ -40,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(ids);
 	docker_parse_event(s, size, &ev, err, sizeof(err));
 	docker_parse_network_bridge(s, size, br, sizeof(br), err, sizeof(err));
+	docker_parse_libpod_network(s, size, br, sizeof(br), err, sizeof(err));
 	docker_stream_init(&st, fuzz_event_cb, &n);
 	for (off = 0, step = 1; off < size; off += step, step = step * 3 % 17 + 1)
 		docker_stream_feed(&st, s + off, off + step > size ? size - off : step);
