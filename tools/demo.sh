@@ -22,7 +22,11 @@ cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
 	"$B/bulkheadd" --flush >/dev/null 2>&1
-	docker rm -f demo-web demo-api demo-db demo-intruder >/dev/null 2>&1
+	# One at a time: Debian's dockerd 20.10 can deadlock when containers of
+	# one network are removed at once (moby/moby#42545).
+	for c in demo-web demo-api demo-db demo-intruder; do
+		docker rm -f "$c" >/dev/null 2>&1
+	done
 	docker network rm "$NET" >/dev/null 2>&1
 	rm -rf "$W"
 }

@@ -51,7 +51,36 @@ ctr_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} 
 tcp_reply() { docker exec "$1" nc -w 2 "$2" "$3" </dev/null 2>/dev/null; }
 
 cleanup_containers() {
-	docker ps -aq --filter "label=$TLABEL" | xargs -r docker rm -f >/dev/null 2>&1
+	docker_rm $(docker ps -aq --filter "label=$TLABEL" 2>/dev/null)
+}
+
+# docker_rm CONTAINER...: removes containers one at a time.  Debian 12's
+# dockerd (20.10.24) deadlocks for good when two containers of one network
+# are torn down at the same moment (a lock-order bug between its endpoint
+# watch loop and the leaving sandbox: moby/moby#42545, fixed upstream and
+# in libnetwork#2679, not in Debian's build), so tests never remove
+# containers in parallel.  Should it wedge anyway, it is restarted, loudly.
+# Returns 1 when dockerd had to be restarted.
+docker_rm() {
+	local c rc=0
+	for c in "$@"; do
+		timeout 60 docker rm -f "$c" >/dev/null 2>&1
+		[ $? -eq 124 ] || continue
+		echo "# docker rm $c got no answer in 60 s: dockerd wedged (moby/moby#42545); restarting it" >&2
+		docker_unwedge
+		timeout 60 docker rm -f "$c" >/dev/null 2>&1
+		rc=1
+	done
+	return $rc
+}
+
+# docker_unwedge: restarts a dockerd that stopped answering.
+docker_unwedge() {
+	local i
+	pkill -x dockerd
+	for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -x dockerd >/dev/null || break; sleep 1; done
+	pkill -9 -x dockerd
+	bash "$ROOT/tools/docker-up.sh" >/dev/null 2>&1
 }
 
 # kernel_elems FAMILY SET: the set's elements, one a line, concatenations

@@ -123,7 +123,7 @@ reason sidecar | grep -q "shares the network namespace of db" && pass "status: s
 	fail "status: sidecar reason '$(reason sidecar)'"
 "$B/bulkhead" -s "$SOCK" status | grep -q "NOT SEGMENTED" && pass "status text shows unsegmented containers" ||
 	fail "status text lacks NOT SEGMENTED"
-docker rm -f hostnet nonet sidecar >/dev/null
+docker_rm hostnet nonet sidecar
 
 # Drift: another tool tries to delete our table.  bulkheadd's socket owns
 # it (Linux >= 6.9), so the kernel refuses; on an older kernel it would go
