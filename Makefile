@@ -24,7 +24,7 @@ PURE	 = $(LANG) src/explain.c src/inventory.c src/docker_parse.c src/ir.c src/ir
 	   src/plandiff.c src/pidfile.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
-	   src/metrics_http.c src/bulkheadd.c
+	   src/metrics_http.c src/notify.c src/bulkheadd.c
 CLI	 = tools/bulkhead.c
 # Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
 CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c

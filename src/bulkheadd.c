@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics_http.h"
 #include "nft.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "util.h"
 
@@ -213,8 +214,11 @@ signals_read(int fd, struct controller *ctl)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", ctl->rules_dir);
+			notify_send("RELOADING=1");
 			if (controller_reload(ctl, &errs) == -1)
 				free(errs);
+			notify_send("READY=1\nSTATUS=rules generation %lu",
+			    ctl->generation);
 			break;
 		default:
 			log_info("exiting on signal %u; the ruleset stays in "
@@ -309,6 +313,22 @@ metrics_refresh(struct controller *ctl, struct metrics_http *mh)
 	metrics_http_set(mh, controller_metrics(ctl));
 }
 
+/*
+ * READY=1 once, when the kernel first holds the whole desired ruleset:
+ * what is ordered after bulkheadd starts on a segmented host.
+ */
+static void
+notify_ready_once(const struct controller *ctl)
+{
+	static int	done;
+
+	if (done || ctl->dirty)
+		return;
+	done = 1;
+	notify_send("READY=1\nSTATUS=enforcing rules generation %lu",
+	    ctl->generation);
+}
+
 static void
 main_loop(struct controller *ctl, struct control *control, int sigfd,
     struct metrics_http *mh)
@@ -324,6 +344,7 @@ main_loop(struct controller *ctl, struct control *control, int sigfd,
 		controller_docker_tick(ctl);
 		controller_check_drift(ctl);
 		controller_apply(ctl);
+		notify_ready_once(ctl);
 		metrics_refresh(ctl, mh);
 		for (i = 0; i < NFDS; i++) {
 			fds[i].events = POLLIN;
@@ -361,6 +382,7 @@ main(int argc, char **argv)
 	log_init("bulkheadd", 1, o.verbose);
 	if (o.flush)
 		return flush_tables();
+	notify_init();
 	if (geteuid() != 0)
 		log_warnx("not running as root: programming nftables will fail");
 	/* Before the control socket: it would take over a running one's. */
@@ -383,6 +405,8 @@ main(int argc, char **argv)
 	    o.copts.fail_open ? ", fail mode OPEN (unclassified containers "
 	    "pass)" : "");
 	main_loop(&ctl, control, sigfd, mh);
+	notify_send("STOPPING=1");
+	notify_release();
 	metrics_http_free(mh);
 	control_free(control);
 	controller_release(&ctl);

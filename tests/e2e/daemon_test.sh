@@ -13,7 +13,9 @@
 #   - a start-up failure after detaching (a bad --metrics-listen) makes
 #     the command exit 1 with the reason on stderr;
 #   - a stale pid file (no lock, a dead pid) is taken over;
-#   - SIGTERM: the daemon exits, removes its pid file, the tables stay.
+#   - SIGTERM: the daemon exits, removes its pid file, the tables stay;
+#   - sd_notify: READY=1 once the ruleset is in the kernel, RELOADING=1 and
+#     READY=1 around SIGHUP, STOPPING=1 on exit.
 # Run as root holding the lock: flock /tmp/bulkhead-e2e.lock bash tests/e2e/daemon_test.sh
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -26,6 +28,7 @@ PIDF=$W/run/bulkheadd.pid
 mkdir -p "$RULES"
 chmod 755 "$W" "$RULES"
 LOGPID=
+NPID=
 
 teardown() {
 	local p
@@ -33,6 +36,7 @@ teardown() {
 		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = bulkheadd ] && kill "$p"
 	done
 	[ -n "$LOGPID" ] && kill "$LOGPID" 2>/dev/null && wait "$LOGPID" 2>/dev/null
+	[ -n "$NPID" ] && kill "$NPID" 2>/dev/null
 	"$B/bulkheadd" --flush >/dev/null 2>&1
 	rm -rf "$W"
 }
@@ -184,4 +188,42 @@ P=$(daemon_pid)
 	fail "stale pid file: exit $rc, pid '$P', $(cat "$W/stale.err")"
 kill -TERM "$P" 2>/dev/null
 wait_for 10 sh -c "! kill -0 $P" || fail "second daemon did not exit"
+
+# ---- sd_notify (a unit of Type=notify): READY=1 only once the ruleset is
+# in the kernel, RELOADING=1 then READY=1 around a SIGHUP reload,
+# STOPPING=1 on exit.  The test plays systemd's notification socket.
+NSOCK=$W/notify.sock
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        f.write(s.recv(4096).decode(errors="replace").replace("\n", " ") + "\n")
+' "$NSOCK" "$W/notify.log" &
+NPID=$!
+wait_for 5 test -S "$NSOCK" || fail "notification socket not bound"
+"$B/bulkheadd" --flush >/dev/null 2>&1
+NOTIFY_SOCKET=$NSOCK "$B/bulkheadd" --foreground --rules "$RULES" \
+	--control-socket "$W/notify-ctl.sock" --nflog-group $GROUP >>"$W/notify-daemon.log" 2>&1 &
+P=$!
+echo "$P" >>"$W/notify.pidlist"
+if wait_for 20 grep -q "READY=1" "$W/notify.log"; then
+	nft list table inet bulkhead >/dev/null 2>&1 &&
+	[ "$(status "$W/notify-ctl.sock" | jq .in_sync)" = true ] &&
+		pass "sd_notify: READY=1 once the ruleset is in the kernel ($(head -1 "$W/notify.log"))" ||
+		fail "sd_notify: READY=1 before the ruleset was in the kernel"
+else
+	fail "sd_notify: no READY=1 in 20 s ($(cat "$W/notify.log"))"
+fi
+kill -HUP "$P"
+wait_for 10 sh -c "[ \$(grep -c READY=1 '$W/notify.log') -ge 2 ]" &&
+	sed -n 2p "$W/notify.log" | grep -q "^RELOADING=1" &&
+	pass "sd_notify: RELOADING=1 then READY=1 around SIGHUP" ||
+	fail "sd_notify around SIGHUP: $(tr '\n' '|' <"$W/notify.log")"
+kill -TERM "$P"
+wait_for 10 sh -c "! kill -0 $P" || fail "notify daemon did not exit"
+wait_for 5 grep -q "^STOPPING=1" "$W/notify.log" && pass "sd_notify: STOPPING=1 on exit" ||
+	fail "sd_notify: no STOPPING=1 ($(tr '\n' '|' <"$W/notify.log"))"
+kill "$NPID" 2>/dev/null
 finish
