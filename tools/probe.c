@@ -351,6 +351,9 @@ probe_detail(struct probe *p, const struct probe_rec *r, int timeout_ms)
 	else if (r->err == ETIMEDOUT)
 		snprintf(p->detail, sizeof(p->detail), "no answer in %d ms",
 		    timeout_ms);
+	else if (r->err == EHOSTUNREACH)
+		snprintf(p->detail, sizeof(p->detail), "host unreachable (no "
+		    "neighbour answer, or an ICMP error)");
 	else
 		snprintf(p->detail, sizeof(p->detail), "%s", strerror(r->err));
 }
