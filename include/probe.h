@@ -6,8 +6,8 @@
  *  - TCP: a non-blocking connect.  Delivered when it connects or is
  *    refused (the destination's stack answered with RST); dropped when
  *    nothing comes back before the deadline (or the host is unreachable).
- *  - ICMP: an echo request on a raw socket.  Delivered when the echo
- *    reply comes back, dropped otherwise.
+ *  - ICMP, ICMPv6: an echo request on a raw socket.  Delivered when the
+ *    echo reply comes back, dropped otherwise.
  * Needs root (CAP_SYS_ADMIN for setns, CAP_NET_RAW for ICMP).  The
  * addresses are the caller's to choose (verify only probes containers
  * bulkheadd knows on this host).
@@ -32,8 +32,12 @@ struct probe {
 	 * is tried first, then /proc/<pid>/ns/net. */
 	const char		*netns;
 	int			 pid;
-	struct in_addr		 daddr;
-	int			 proto;		/* IPPROTO_TCP or IPPROTO_ICMP */
+	int			 family;	/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr	 v4;
+		struct in6_addr	 v6;
+	}			 daddr;
+	int			 proto;		/* IPPROTO_TCP, _ICMP, _ICMPV6 */
 	int			 port;		/* TCP */
 	/* Out. */
 	enum probe_outcome	 out;

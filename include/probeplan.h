@@ -10,24 +10,27 @@
  * Candidates: every ordered pair (src, dst) of distinct containers that
  * can be segmented (not host/none/container: network mode), have a
  * network namespace to enter (pid or sandbox key) and share a network on
- * which both have a bridge, a veth and an IPv4 address.  For each pair:
- * TCP to every port the rules of the policies selecting src (egress) or
- * dst (ingress) mention (destination ports and notPorts, both ends of a
- * range, named ports resolved on dst), TCP to one port no rule of any
- * policy mentions, and one ICMP echo request.  With many containers the
- * pairs are drawn at random instead of enumerated.  A sample of at most
- * N candidates is drawn with a generator seeded by S (the same state and
+ * which both have a bridge, a veth and an address.  For each pair, in
+ * IPv4 and (when both have one there) IPv6: TCP to every port the rules
+ * of the policies selecting src (egress) or dst (ingress) mention
+ * (destination ports and notPorts, both ends of a range, named ports
+ * resolved on dst), TCP to one port no rule of any policy mentions, and
+ * one ICMP (ICMPv6) echo request.  With many containers the pairs are
+ * drawn at random instead of enumerated.  A sample of at most N
+ * candidates is drawn with a generator seeded by S (the same state and
  * seed give the same probes), in enumeration order (by source).
  *
  * Each probe's promise is explain's (explain_answer, on the two
  * addresses), except that a quarantined source or destination is denied
  * by the quarantine, which comes before every policy.
  *
- * The answer: {"ok": true, "generation", "seed", "candidates": how many
- * there were, "pairs", "probes": [PROBE...]}
+ * The answer: {"ok": true, "generation", "seed", "containers" (those
+ * that qualify), "pairs", "candidates": how many there were, "probes":
+ * [PROBE...]}
  *   PROBE: {"src", "src_id", "dst", "dst_id", "saddr", "daddr",
- *    "network", "protocol": "tcp"|"icmp", "port" (tcp), "icmp_type"
- *    (icmp), "pid", "netns" (the sandbox key, "" when unknown),
+ *    "network", "ip_version": 4|6, "protocol": "tcp"|"icmp"|"icmpv6",
+ *    "port" (tcp), "icmp_type" (8, 128), "pid", "netns" (the sandbox
+ *    key, "" when unknown),
  *    "allowed": bool, "verdict": explain's verdict or "quarantined",
  *    "decided_by": [{"direction", "policy", "rule", "location"} or
  *    {"quarantine": container name, "reason"}]}

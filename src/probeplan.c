@@ -30,7 +30,8 @@ struct pp_pair {
 
 struct pp_cand {
 	size_t	pair;
-	int	proto;		/* IPPROTO_TCP or IPPROTO_ICMP */
+	int	family;		/* AF_INET or AF_INET6 */
+	int	proto;		/* IPPROTO_TCP, IPPROTO_ICMP or IPPROTO_ICMPV6 */
 	int	port;		/* TCP: destination port */
 };
 
@@ -69,11 +70,11 @@ probeplan_rand(uint64_t *s)
 
 /* ---- who can be probed ---- */
 
-/* 1 when ep can carry a probe: a bridge, a veth and an IPv4 address. */
+/* 1 when ep can carry a probe: a bridge, a veth and an address. */
 static int
 pp_ep_ok(const struct endpoint *ep)
 {
-	return ep->bridge[0] && ep->veth[0] && ep->has_ip4;
+	return ep->bridge[0] && ep->veth[0] && (ep->has_ip4 || ep->has_ip6);
 }
 
 static int
@@ -291,28 +292,39 @@ probeplan_free_port(const struct policy_set *ps, uint64_t seed)
 /* ---- candidates and the sample ---- */
 
 static void
-pp_cand_add(struct pp *pp, size_t pair, int proto, int port)
+pp_cand_add(struct pp *pp, size_t pair, int family, int proto, int port)
 {
 	pp->cands = xreallocarray(pp->cands, pp->ncands + 1,
 	    sizeof(*pp->cands));
 	pp->cands[pp->ncands].pair = pair;
+	pp->cands[pp->ncands].family = family;
 	pp->cands[pp->ncands].proto = proto;
 	pp->cands[pp->ncands].port = port;
 	pp->ncands++;
 }
 
+/* Each port over TCP and an echo, in each family both ends have. */
 static void
 pp_cands(struct pp *pp)
 {
-	int	ports[PP_MAX_PORTS];
-	size_t	i, j, n;
+	const struct pp_pair	*pr;
+	int			 ports[PP_MAX_PORTS], fam;
+	size_t			 i, j, n, f;
 
 	for (i = 0; i < pp->npairs; i++) {
-		n = pp_pair_ports(pp, &pp->pairs[i], ports);
-		for (j = 0; j < n; j++)
-			pp_cand_add(pp, i, IPPROTO_TCP, ports[j]);
-		if (pp->o->icmp)
-			pp_cand_add(pp, i, IPPROTO_ICMP, -1);
+		pr = &pp->pairs[i];
+		n = pp_pair_ports(pp, pr, ports);
+		for (f = 0; f < 2; f++) {
+			if (f == 0 ? !(pr->sep->has_ip4 && pr->dep->has_ip4) :
+			    !(pr->sep->has_ip6 && pr->dep->has_ip6))
+				continue;
+			fam = f == 0 ? AF_INET : AF_INET6;
+			for (j = 0; j < n; j++)
+				pp_cand_add(pp, i, fam, IPPROTO_TCP, ports[j]);
+			if (pp->o->icmp)
+				pp_cand_add(pp, i, fam, f == 0 ? IPPROTO_ICMP :
+				    IPPROTO_ICMPV6, -1);
+		}
 	}
 }
 
@@ -323,6 +335,8 @@ pp_cand_cmp(const void *a, const void *b)
 
 	if (x->pair != y->pair)
 		return x->pair < y->pair ? -1 : 1;
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
 	if (x->proto != y->proto)
 		return x->proto == IPPROTO_TCP ? -1 : 1;
 	return x->port - y->port;
@@ -409,7 +423,7 @@ pp_explain(const struct pp *pp, const struct pp_cand *c, const char *sa,
     const char *da, json_t *o)
 {
 	struct explain_query	 q;
-	char			 src[64], dst[64];
+	char			 src[INET6_ADDRSTRLEN + 3], dst[INET6_ADDRSTRLEN + 3];
 	json_t			*ans;
 	int			 rc = -1;
 
@@ -418,12 +432,12 @@ pp_explain(const struct pp *pp, const struct pp_cand *c, const char *sa,
 	explain_query_init(&q);
 	q.src = src;
 	q.dst = dst;
-	q.ip_version = 4;
+	q.ip_version = c->family == AF_INET ? 4 : 6;
 	q.protocol = c->proto;
 	if (c->proto == IPPROTO_TCP)
 		q.port = c->port;
 	else
-		q.icmp_type = 8, q.icmp_code = 0;
+		q.icmp_type = c->family == AF_INET ? 8 : 128, q.icmp_code = 0;
 	ans = explain_answer(pp->ps, pp->inv, &q);
 	if (json_is_true(json_object_get(ans, "ok"))) {
 		json_object_set(o, "allowed", json_object_get(ans, "allowed"));
@@ -442,11 +456,15 @@ static json_t *
 pp_probe_json(const struct pp *pp, const struct pp_cand *c)
 {
 	const struct pp_pair	*pr = &pp->pairs[c->pair];
-	char			 sa[INET_ADDRSTRLEN], da[INET_ADDRSTRLEN];
+	char			 sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	char			 pb[16];
 	json_t			*o = json_object();
+	int			 v4 = c->family == AF_INET;
 
-	inet_ntop(AF_INET, &pr->sep->ip4, sa, sizeof(sa));
-	inet_ntop(AF_INET, &pr->dep->ip4, da, sizeof(da));
+	inet_ntop(c->family, v4 ? (const void *)&pr->sep->ip4 :
+	    (const void *)&pr->sep->ip6, sa, sizeof(sa));
+	inet_ntop(c->family, v4 ? (const void *)&pr->dep->ip4 :
+	    (const void *)&pr->dep->ip6, da, sizeof(da));
 	json_object_set_new(o, "src", json_string(pr->src->name));
 	json_object_set_new(o, "src_id", json_string(pr->src->id));
 	json_object_set_new(o, "dst", json_string(pr->dst->name));
@@ -454,12 +472,13 @@ pp_probe_json(const struct pp *pp, const struct pp_cand *c)
 	json_object_set_new(o, "saddr", json_string(sa));
 	json_object_set_new(o, "daddr", json_string(da));
 	json_object_set_new(o, "network", json_string(pr->sep->network_name));
-	json_object_set_new(o, "protocol", json_string(c->proto ==
-	    IPPROTO_TCP ? "tcp" : "icmp"));
+	json_object_set_new(o, "ip_version", json_integer(v4 ? 4 : 6));
+	json_object_set_new(o, "protocol", json_string(pol_proto_str(c->proto,
+	    pb, sizeof(pb))));
 	if (c->proto == IPPROTO_TCP)
 		json_object_set_new(o, "port", json_integer(c->port));
 	else
-		json_object_set_new(o, "icmp_type", json_integer(8));
+		json_object_set_new(o, "icmp_type", json_integer(v4 ? 8 : 128));
 	json_object_set_new(o, "pid", json_integer(pr->src->pid));
 	json_object_set_new(o, "netns", json_string(pr->src->sandbox_key ?
 	    pr->src->sandbox_key : ""));

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 
@@ -119,22 +120,39 @@ probe_cksum(const void *data, size_t len)
 	return htons((uint16_t)~sum);
 }
 
+/* p's destination (and port) as a socket address; returns its length. */
+static socklen_t
+probe_sockaddr(const struct probe *p, int port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (p->family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = p->daddr.v6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_addr = p->daddr.v4;
+	sin->sin_port = htons((uint16_t)port);
+	return sizeof(*sin);
+}
+
 static int
 probe_tcp_start(const struct probe *p, struct probe_rec *r, int start)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_storage	ss;
+	socklen_t		len = probe_sockaddr(p, p->port, &ss);
 	int			fd;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
+	if ((fd = socket(p->family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
 		probe_rec_set(r, PROBE_ERROR, PS_SOCKET, errno, start);
 		return -1;
 	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = p->daddr;
-	sin.sin_port = htons((uint16_t)p->port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
 		probe_rec_set(r, PROBE_DELIVERED, PS_ANSWER, 0, start);
 	else if (errno == ECONNREFUSED)
 		probe_rec_set(r, PROBE_DELIVERED, PS_ANSWER, errno, start);
@@ -146,48 +164,68 @@ probe_tcp_start(const struct probe *p, struct probe_rec *r, int start)
 	return -1;
 }
 
-/* An echo request with our identifier and seq, to p's address. */
+/*
+ * An echo request with our identifier and seq, to p's address.  The
+ * kernel computes the ICMPv6 checksum (it covers a pseudo-header).
+ */
 static void
 probe_icmp_send(int fd, const struct probe *p, uint16_t seq,
     struct probe_rec *r, int start)
 {
-	struct sockaddr_in	sin;
-	struct icmphdr		h;
+	struct sockaddr_storage	ss;
+	socklen_t		len = probe_sockaddr(p, 0, &ss);
+	struct icmphdr		h;	/* type, code, sum, id, seq: both */
 
 	memset(&h, 0, sizeof(h));
-	h.type = ICMP_ECHO;
+	h.type = p->family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
 	h.un.echo.id = htons((uint16_t)getpid());
 	h.un.echo.sequence = htons(seq);
-	h.checksum = probe_cksum(&h, sizeof(h));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = p->daddr;
-	if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&sin,
-	    sizeof(sin)) == -1)
+	if (p->family == AF_INET)
+		h.checksum = probe_cksum(&h, sizeof(h));
+	if (sendto(fd, &h, sizeof(h), 0, (struct sockaddr *)&ss, len) == -1)
 		probe_rec_set(r, PROBE_ERROR, PS_SEND, errno, start);
 }
 
-/* Reads the echo replies waiting on fd; marks the batch's probes. */
-static void
-probe_icmp_read(int fd, struct probe *const *bp, struct probe_rec *r,
-    size_t n, int start)
+/* 1 when from is probe p's destination. */
+static int
+probe_from(const struct probe *p, const struct sockaddr_storage *from)
 {
+	if (p->family == AF_INET6)
+		return from->ss_family == AF_INET6 && memcmp(&((const struct
+		    sockaddr_in6 *)from)->sin6_addr, &p->daddr.v6, 16) == 0;
+	return from->ss_family == AF_INET && ((const struct sockaddr_in *)
+	    from)->sin_addr.s_addr == p->daddr.v4.s_addr;
+}
+
+/*
+ * Reads the echo replies waiting on fd (family's raw ICMP socket: IPv4
+ * ones come with their IP header, IPv6 ones without); marks the batch's
+ * probes.
+ */
+static void
+probe_icmp_read(int fd, int family, struct probe *const *bp,
+    struct probe_rec *r, size_t n, int start)
+{
+	struct sockaddr_storage	 from;
+	socklen_t		 fl = sizeof(from);
 	uint8_t			 buf[1500];
-	const struct iphdr	*ip = (const struct iphdr *)buf;
 	const struct icmphdr	*h;
 	ssize_t			 len;
 	size_t			 hl, seq;
 
-	while ((len = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		hl = (size_t)ip->ihl * 4;
-		if ((size_t)len < hl + sizeof(*h) || hl < sizeof(*ip))
+	while ((len = recvfrom(fd, buf, sizeof(buf), 0,
+	    (struct sockaddr *)&from, &fl)) > 0) {
+		fl = sizeof(from);
+		hl = family == AF_INET ? (size_t)(buf[0] & 0x0f) * 4 : 0;
+		if ((size_t)len < hl + sizeof(*h))
 			continue;
 		h = (const struct icmphdr *)(buf + hl);
 		seq = ntohs(h->un.echo.sequence);
-		if (h->type != ICMP_ECHOREPLY ||
-		    ntohs(h->un.echo.id) != (uint16_t)getpid() || seq >= n ||
-		    bp[seq]->proto != IPPROTO_ICMP || r[seq].out != -1 ||
-		    ip->saddr != bp[seq]->daddr.s_addr)
+		if (h->type != (family == AF_INET ? ICMP_ECHOREPLY :
+		    ICMP6_ECHO_REPLY) || ntohs(h->un.echo.id) !=
+		    (uint16_t)getpid() || seq >= n || r[seq].out != -1 ||
+		    bp[seq]->proto == IPPROTO_TCP ||
+		    bp[seq]->family != family || !probe_from(bp[seq], &from))
 			continue;
 		probe_rec_set(&r[seq], PROBE_DELIVERED, PS_ECHO_REPLY, 0,
 		    start);
@@ -211,7 +249,7 @@ probe_tcp_done(int fd, struct probe_rec *r, int start)
 /* Waits for the batch's answers until the deadline. */
 static void
 probe_wait(struct pollfd *pf, struct probe *const *bp, struct probe_rec *r,
-    size_t n, int icmp_fd, int start, int timeout_ms)
+    size_t n, int start, int timeout_ms)
 {
 	size_t	i, left;
 	int	wait;
@@ -221,15 +259,19 @@ probe_wait(struct pollfd *pf, struct probe *const *bp, struct probe_rec *r,
 			if (r[i].out == -1)
 				left++;
 		wait = start + timeout_ms - probe_now_ms();
-		if (left == 0 || wait <= 0 || poll(pf, n + 1, wait) == -1)
+		if (left == 0 || wait <= 0 || poll(pf, n + 2, wait) == -1)
 			break;
 		for (i = 0; i < n; i++)
 			if (pf[i].fd >= 0 && pf[i].revents) {
 				probe_tcp_done(pf[i].fd, &r[i], start);
+				close(pf[i].fd);
 				pf[i].fd = -1;
 			}
 		if (pf[n].revents & POLLIN)
-			probe_icmp_read(icmp_fd, bp, r, n, start);
+			probe_icmp_read(pf[n].fd, AF_INET, bp, r, n, start);
+		if (pf[n + 1].revents & POLLIN)
+			probe_icmp_read(pf[n + 1].fd, AF_INET6, bp, r, n,
+			    start);
 	}
 	for (i = 0; i < n; i++)
 		if (r[i].out == -1)
@@ -237,39 +279,45 @@ probe_wait(struct pollfd *pf, struct probe *const *bp, struct probe_rec *r,
 			    ETIMEDOUT, start);
 }
 
+/* The batch's raw socket for p's family, opened on first use; -1: failed. */
+static int
+probe_icmp_fd(struct pollfd *pf, size_t n, const struct probe *p)
+{
+	struct pollfd	*x = &pf[n + (p->family == AF_INET6)];
+
+	if (x->fd == -1)
+		x->fd = socket(p->family, SOCK_RAW | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, p->proto);
+	return x->fd;
+}
+
 /* Sends up to PROBE_BATCH probes at once and records what came back. */
 static void
 probe_batch(struct probe *const *bp, struct probe_rec *r, size_t n,
     int timeout_ms)
 {
-	struct pollfd	pf[PROBE_BATCH + 1];
-	int		start = probe_now_ms(), icmp_fd = -1;
+	struct pollfd	pf[PROBE_BATCH + 2];
+	int		start = probe_now_ms(), fd;
 	size_t		i;
 
+	for (i = 0; i < n + 2; i++) {
+		pf[i].fd = -1;
+		pf[i].events = i < n ? POLLOUT : POLLIN;
+	}
 	for (i = 0; i < n; i++) {
 		r[i].out = -1;
-		pf[i].fd = -1;
-		pf[i].events = POLLOUT;
-		if (bp[i]->proto == IPPROTO_TCP) {
+		if (bp[i]->proto == IPPROTO_TCP)
 			pf[i].fd = probe_tcp_start(bp[i], &r[i], start);
-			continue;
-		}
-		if (icmp_fd == -1 && (icmp_fd = socket(AF_INET, SOCK_RAW |
-		    SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP)) == -1) {
+		else if ((fd = probe_icmp_fd(pf, n, bp[i])) == -1)
 			probe_rec_set(&r[i], PROBE_ERROR, PS_SOCKET, errno,
 			    start);
-			continue;
-		}
-		probe_icmp_send(icmp_fd, bp[i], (uint16_t)i, &r[i], start);
+		else
+			probe_icmp_send(fd, bp[i], (uint16_t)i, &r[i], start);
 	}
-	pf[n].fd = icmp_fd;
-	pf[n].events = POLLIN;
-	probe_wait(pf, bp, r, n, icmp_fd, start, timeout_ms);
-	for (i = 0; i < n; i++)
+	probe_wait(pf, bp, r, n, start, timeout_ms);
+	for (i = 0; i < n + 2; i++)
 		if (pf[i].fd >= 0)
 			close(pf[i].fd);
-	if (icmp_fd >= 0)
-		close(icmp_fd);
 }
 
 static void

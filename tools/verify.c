@@ -202,11 +202,16 @@ verify_probes(json_t *probes, struct probe *v)
 		v[i].netns = json_string_value(json_object_get(p, "netns"));
 		v[i].pid = (int)json_integer_value(json_object_get(p, "pid"));
 		v[i].port = (int)json_integer_value(json_object_get(p, "port"));
-		v[i].proto = proto && strcmp(proto, "icmp") == 0 ?
-		    IPPROTO_ICMP : IPPROTO_TCP;
-		if (daddr == NULL || inet_pton(AF_INET, daddr,
+		v[i].family = json_integer_value(json_object_get(p,
+		    "ip_version")) == 6 ? AF_INET6 : AF_INET;
+		v[i].proto = !proto || strcmp(proto, "tcp") == 0 ? IPPROTO_TCP :
+		    strcmp(proto, "icmp") == 0 ? IPPROTO_ICMP :
+		    strcmp(proto, "icmpv6") == 0 ? IPPROTO_ICMPV6 : -1;
+		if (daddr == NULL || inet_pton(v[i].family, daddr,
 		    &v[i].daddr) != 1 || !json_is_boolean(json_object_get(p,
-		    "allowed")) || (v[i].proto == IPPROTO_TCP &&
+		    "allowed")) || v[i].proto == -1 ||
+		    (v[i].proto == IPPROTO_ICMP) != (v[i].family == AF_INET &&
+		    v[i].proto != IPPROTO_TCP) || (v[i].proto == IPPROTO_TCP &&
 		    (v[i].port < 1 || v[i].port > 65535))) {
 			fprintf(stderr, "bulkhead verify: malformed probe %zu "
 			    "in bulkheadd's plan\n", i);
@@ -286,13 +291,16 @@ verify_print_probe(json_t *p)
 	const char	*res;
 	char		 to[96];
 
+	const char	*da = json_string_value(json_object_get(p, "daddr"));
+	int		 v6 = strchr(da, ':') != NULL;
+
 	if (json_object_get(p, "port"))
-		snprintf(to, sizeof(to), "%s:%lld/tcp",
-		    json_string_value(json_object_get(p, "daddr")), (long long)
-		    json_integer_value(json_object_get(p, "port")));
+		snprintf(to, sizeof(to), "%s%s%s:%lld/tcp", v6 ? "[" : "", da,
+		    v6 ? "]" : "", (long long)json_integer_value(
+		    json_object_get(p, "port")));
 	else
-		snprintf(to, sizeof(to), "%s icmp echo",
-		    json_string_value(json_object_get(p, "daddr")));
+		snprintf(to, sizeof(to), "%s %s echo", da,
+		    json_string_value(json_object_get(p, "protocol")));
 	strbuf_init(&sb);
 	verify_deciders(json_object_get(p, "decided_by"), &sb);
 	res = json_string_value(json_object_get(p, "result"));

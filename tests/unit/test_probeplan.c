@@ -336,6 +336,53 @@ test_many(void **state)
 	inventory_release(&big);
 }
 
+/* Both ends with IPv6: TCP and ICMPv6 over IPv6 too; else IPv4 only. */
+static void
+test_ipv6(void **state)
+{
+	static const char	 text[] =
+	    "[{\"id\": \"a6\", \"name\": \"db6\", \"labels\": {\"app\": \"db\"},"
+	    "  \"endpoints\": [{\"network\": \"n1\", \"bridge\": \"br-1\","
+	    "  \"veth\": \"v1\", \"ipv4\": \"10.1.0.2\", \"ipv6\": \"fd00::2\"}]},"
+	    " {\"id\": \"b6\", \"name\": \"api6\", \"labels\": {\"app\": \"api\"},"
+	    "  \"endpoints\": [{\"network\": \"n1\", \"bridge\": \"br-1\","
+	    "  \"veth\": \"v2\", \"ipv4\": \"10.1.0.3\", \"ipv6\": \"fd00::3\"}]},"
+	    " {\"id\": \"c4\", \"name\": \"web4\", \"labels\": {\"app\": \"web\"},"
+	    "  \"endpoints\": [{\"network\": \"n1\", \"bridge\": \"br-1\","
+	    "  \"veth\": \"v3\", \"ipv4\": \"10.1.0.4\"}]}]";
+	struct probeplan_opts	 o;
+	struct inventory	 i6;
+	json_t			*a, *p;
+	size_t			 i, n6 = 0;
+
+	load_inventory(&i6, text);
+	probeplan_opts_init(&o);
+	o.sample = PROBEPLAN_MAX_SAMPLE;
+	a = probeplan_answer(ps, &i6, NULL, &o);
+	json_array_foreach(json_object_get(a, "probes"), i, p) {
+		if (num(p, "ip_version") != 6)
+			continue;
+		n6++;
+		assert_string_not_equal(str(p, "src"), "web4");
+		assert_string_not_equal(str(p, "dst"), "web4");
+		assert_non_null(strchr(str(p, "daddr"), ':'));
+		if (strcmp(str(p, "protocol"), "icmpv6") == 0)
+			assert_int_equal(num(p, "icmp_type"), 128);
+		else
+			assert_string_equal(str(p, "protocol"), "tcp");
+		if (strcmp(str(p, "src"), "api6") == 0 &&
+		    json_integer_value(json_object_get(p, "port")) == 5432) {
+			assert_string_equal(str(p, "verdict"), "allowed");
+			assert_string_equal(str(p, "saddr"), "fd00::3");
+			assert_string_equal(str(p, "daddr"), "fd00::2");
+		}
+	}
+	/* api6 -> db6: 5 ports and an echo; db6 -> api6: 1 port, an echo. */
+	assert_int_equal(n6, 8);
+	json_decref(a);
+	inventory_release(&i6);
+}
+
 static void
 test_free_port(void **state)
 {
@@ -410,6 +457,7 @@ main(void)
 		cmocka_unit_test(test_quarantine),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_free_port),
 		cmocka_unit_test(test_handle),
 		cmocka_unit_test(test_rand),
