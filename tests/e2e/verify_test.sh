@@ -63,7 +63,9 @@ cat >"$RULES/10-db.json" <<'JSON'
 JSON
 chmod 644 "$RULES"/*.json
 
-bh() { "$B/bulkhead" -s "$SOCK" "$@"; }
+# BULKHEAD, BULKHEADD: the binaries under test (sanitized ones may be passed).
+BULKHEAD=${BULKHEAD:-$B/bulkhead}
+bh() { "$BULKHEAD" -s "$SOCK" "$@"; }
 in_sync() { # in_sync N: N test containers with a veth, kernel in sync
 	local st
 	st=$(bh -o json status) || return 1
@@ -237,7 +239,7 @@ bh verify --sample 0 >/dev/null 2>"$W/err"; rc=$?
 	fail "--sample 0: exit $rc, $(cat "$W/err")"
 bh verify --timeout-ms 20000 >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && pass "--timeout-ms 20000: exit 2" || fail "--timeout-ms 20000: exit $rc"
-"$B/bulkhead" -s "$W/none.sock" verify >/dev/null 2>&1; rc=$?
+"$BULKHEAD" -s "$W/none.sock" verify >/dev/null 2>&1; rc=$?
 [ $rc -eq 3 ] && pass "no daemon: exit 3" || fail "no daemon: exit $rc"
 bh verify --help | grep -q "exit: 0 every probe as promised" && pass "verify --help documents the exit codes" ||
 	fail "verify --help"
