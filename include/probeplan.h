@@ -1,7 +1,8 @@
 /*
  * probeplan.h: what `bulkhead verify` probes, and what the policies
  * promise for each probe.  bulkheadd answers the control request
- * {"cmd":"probe-plan","sample":N,"seed":S} with it on its live state (one
+ * {"cmd":"probe-plan","sample":N,"seed":S,"from":C,"to":C} with it on its
+ * live state (one
  * evaluator, one inventory, one generation); the CLI then sends the
  * probes from inside each source container's network namespace
  * (tools/probe.c) and compares (tools/verify.c).  Pure (jansson): no
@@ -51,22 +52,27 @@ struct quarantine;
 #define PROBEPLAN_MAX_ENUM	200
 
 struct probeplan_opts {
-	size_t		sample;		/* 1..PROBEPLAN_MAX_SAMPLE */
-	uint64_t	seed;
-	int		icmp;		/* include ICMP echo probes */
+	size_t		 sample;	/* 1..PROBEPLAN_MAX_SAMPLE */
+	uint64_t	 seed;
+	int		 icmp;		/* include ICMP echo probes */
+	/* Only pairs from (to) this container: a name, id or id prefix
+	 * (inventory_get); NULL: any.  Borrowed. */
+	const char	*from;
+	const char	*to;
 };
 
 void	 probeplan_opts_init(struct probeplan_opts *);
 
 /*
  * The plan described above for ps, inv and the quarantine q (NULL:
- * none).  The caller decrefs.
+ * none), or {"ok": false, "error"} when from or to names no container.
+ * The caller decrefs.
  */
 json_t	*probeplan_answer(const struct policy_set *ps,
 	    const struct inventory *inv, const struct quarantine *q,
 	    const struct probeplan_opts *opts);
 
-/* The daemon's side: parses "sample", "seed" and "icmp" from req. */
+/* The daemon's side: "sample", "seed", "icmp", "from" and "to" of req. */
 json_t	*probeplan_handle(const struct policy_set *ps,
 	    const struct inventory *inv, const struct quarantine *q,
 	    json_t *req);

@@ -42,6 +42,8 @@ struct pp {
 	const struct probeplan_opts	 *o;
 	const struct container		**elig;
 	size_t				  nelig;
+	const struct container		 *from;	/* NULL: any */
+	const struct container		 *to;
 	struct pp_pair			 *pairs;
 	size_t				  npairs;
 	struct pp_cand			 *cands;
@@ -137,10 +139,14 @@ pp_pairs_enum(struct pp *pp)
 	struct pp_pair	pr;
 	size_t		i, j;
 
-	for (i = 0; i < pp->nelig; i++)
+	for (i = 0; i < pp->nelig; i++) {
+		if (pp->from && pp->elig[i] != pp->from)
+			continue;
 		for (j = 0; j < pp->nelig; j++)
-			if (i != j && pp_shared(pp->elig[i], pp->elig[j], &pr))
+			if (i != j && (!pp->to || pp->elig[j] == pp->to) &&
+			    pp_shared(pp->elig[i], pp->elig[j], &pr))
 				pp_pair_add(pp, &pr);
+	}
 }
 
 static int
@@ -491,6 +497,27 @@ pp_probe_json(const struct pp *pp, const struct pp_cand *c)
 
 /* ---- the plan ---- */
 
+/* Resolves from and to; NULL, or the error answer. */
+static json_t *
+pp_ends(struct pp *pp)
+{
+	char	msg[300];
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		const char		 *arg = i ? pp->o->to : pp->o->from;
+		const struct container	**ct = i ? &pp->to : &pp->from;
+
+		if (arg && (*ct = inventory_get(pp->inv, arg)) == NULL) {
+			snprintf(msg, sizeof(msg), "%s %.200s: no such container",
+			    i ? "to" : "from", arg);
+			utf8_scrub(msg);	/* the cut may split a character */
+			return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+		}
+	}
+	return NULL;
+}
+
 static void
 pp_init(struct pp *pp, const struct policy_set *ps,
     const struct inventory *inv, const struct quarantine *q,
@@ -524,11 +551,17 @@ probeplan_answer(const struct policy_set *ps, const struct inventory *inv,
     const struct quarantine *q, const struct probeplan_opts *opts)
 {
 	struct pp	 pp;
-	json_t		*o = json_object(), *probes = json_array(), *p;
+	json_t		*o, *probes, *p;
 	size_t		 i, ncands;
 
 	pp_init(&pp, ps, inv, q, opts);
-	if (pp.nelig > PROBEPLAN_MAX_ENUM)
+	if ((o = pp_ends(&pp)) != NULL) {
+		pp_release(&pp);
+		return o;
+	}
+	o = json_object();
+	probes = json_array();
+	if (pp.nelig > PROBEPLAN_MAX_ENUM && !pp.from && !pp.to)
 		pp_pairs_draw(&pp);
 	else
 		pp_pairs_enum(&pp);
@@ -558,15 +591,20 @@ probeplan_handle(const struct policy_set *ps, const struct inventory *inv,
 	json_t			*n = json_object_get(req, "sample");
 	json_t			*s = json_object_get(req, "seed");
 	json_t			*icmp = json_object_get(req, "icmp");
+	json_t			*from = json_object_get(req, "from");
+	json_t			*to = json_object_get(req, "to");
 
 	probeplan_opts_init(&o);
 	if ((n && (!json_is_integer(n) || json_integer_value(n) < 1 ||
 	    json_integer_value(n) > PROBEPLAN_MAX_SAMPLE)) ||
 	    (s && (!json_is_integer(s) || json_integer_value(s) < 0)) ||
-	    (icmp && !json_is_boolean(icmp)))
+	    (icmp && !json_is_boolean(icmp)) ||
+	    (from && !json_is_string(from)) || (to && !json_is_string(to)))
 		return json_pack("{s:b, s:s}", "ok", 0, "error", "bad request: "
 		    "sample is 1-1000, seed a non-negative integer, icmp a "
-		    "boolean");
+		    "boolean, from and to strings");
+	o.from = json_string_value(from);
+	o.to = json_string_value(to);
 	if (n)
 		o.sample = (size_t)json_integer_value(n);
 	if (s)

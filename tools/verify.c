@@ -28,6 +28,8 @@
 #define VERIFY_CALL_MS		60000
 
 struct verify_opts {
+	const char	*from;
+	const char	*to;
 	long		 sample;
 	long		 timeout_ms;
 	uint64_t	 seed;
@@ -41,6 +43,7 @@ verify_usage(FILE *f)
 	fprintf(f,
 	    "usage: bulkhead verify [--sample N] [--timeout-ms M] [--seed S] "
 	    "[--tcp-only]\n"
+	    "                       [--from CONTAINER] [--to CONTAINER]\n"
 	    "Proves that the controls operate as intended: for a sample of\n"
 	    "container pairs and ports, asks bulkheadd what its policies\n"
 	    "promise, sends real probes from inside the source container's\n"
@@ -54,6 +57,7 @@ verify_usage(FILE *f)
 	    "      --seed S         which sample (default: from the clock;\n"
 	    "                       printed, to run the same sample again)\n"
 	    "      --tcp-only       no ICMP echo probes\n"
+	    "      --from, --to CONTAINER  only probes from (to) this container\n"
 	    "  -o, --output text|json\n"
 	    "exit: 0 every probe as promised, 1 a mismatch or a probe not\n"
 	    "      sent, 2 usage, 3 daemon unreachable\n", PROBEPLAN_MAX_SAMPLE);
@@ -98,12 +102,14 @@ verify_seed(const char *s, uint64_t *out)
 static int
 verify_parse(int argc, char **argv, struct verify_opts *o)
 {
-	enum { O_SEED = 256, O_TCP };
+	enum { O_SEED = 256, O_TCP, O_FROM, O_TO };
 	static const struct option longopts[] = {
 		{ "sample", required_argument, NULL, 'n' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "tcp-only", no_argument, NULL, O_TCP },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -129,6 +135,8 @@ verify_parse(int argc, char **argv, struct verify_opts *o)
 			seeded = 1;
 			break;
 		case O_TCP: o->icmp = 0; break;
+		case O_FROM: o->from = optarg; break;
+		case O_TO: o->to = optarg; break;
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
 				verify_usage(stderr);
@@ -161,6 +169,10 @@ verify_plan(const char *socket, const struct verify_opts *o, int *rc)
 	req = json_pack("{s:s, s:I, s:I, s:b}", "cmd", "probe-plan", "sample",
 	    (json_int_t)o->sample, "seed", (json_int_t)o->seed, "icmp",
 	    o->icmp);
+	if (o->from)
+		json_object_set_new(req, "from", json_string(o->from));
+	if (o->to)
+		json_object_set_new(req, "to", json_string(o->to));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	*rc = VERIFY_EXIT_NODAEMON;
@@ -345,7 +357,7 @@ verify_print(json_t *plan)
 int
 verify_main(const char *socket, int json, int argc, char **argv)
 {
-	struct verify_opts	 o = { 50, 1000, 0, 1, json };
+	struct verify_opts	 o = { NULL, NULL, 50, 1000, 0, 1, json };
 	struct probe		*v = NULL;
 	json_t			*plan, *probes;
 	size_t			 n;

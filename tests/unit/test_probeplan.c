@@ -383,6 +383,41 @@ test_ipv6(void **state)
 	inventory_release(&i6);
 }
 
+/* --from and --to: only that container's pairs; an unknown one refused. */
+static void
+test_from_to(void **state)
+{
+	struct probeplan_opts	 o;
+	json_t			*a, *p;
+	size_t			 i;
+
+	probeplan_opts_init(&o);
+	o.sample = PROBEPLAN_MAX_SAMPLE;
+	o.from = "web";
+	a = probeplan_answer(ps, &inv, NULL, &o);
+	assert_int_equal(num(a, "pairs"), 2);
+	json_array_foreach(json_object_get(a, "probes"), i, p)
+		assert_string_equal(str(p, "src"), "web");
+	json_decref(a);
+	o.from = NULL;
+	o.to = "aaaaaaaaaaaa";		/* db's id prefix */
+	a = probeplan_answer(ps, &inv, NULL, &o);
+	assert_int_equal(num(a, "pairs"), 2);
+	assert_int_equal(num(a, "candidates"), 13);	/* api 6, web 7 */
+	json_array_foreach(json_object_get(a, "probes"), i, p)
+		assert_string_equal(str(p, "dst"), "db");
+	json_decref(a);
+	o.from = "api";
+	a = probeplan_answer(ps, &inv, NULL, &o);
+	assert_int_equal(num(a, "pairs"), 1);
+	json_decref(a);
+	o.to = "nosuch";
+	a = probeplan_answer(ps, &inv, NULL, &o);
+	assert_true(json_is_false(json_object_get(a, "ok")));
+	assert_string_equal(str(a, "error"), "to nosuch: no such container");
+	json_decref(a);
+}
+
 static void
 test_free_port(void **state)
 {
@@ -416,6 +451,7 @@ test_handle(void **state)
 		"{\"cmd\": \"probe-plan\", \"sample\": \"5\"}",
 		"{\"cmd\": \"probe-plan\", \"seed\": -1}",
 		"{\"cmd\": \"probe-plan\", \"icmp\": 1}",
+		"{\"cmd\": \"probe-plan\", \"from\": 1}",
 	};
 	json_t	*req, *a;
 	size_t	 i;
@@ -458,6 +494,7 @@ main(void)
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_from_to),
 		cmocka_unit_test(test_free_port),
 		cmocka_unit_test(test_handle),
 		cmocka_unit_test(test_rand),
