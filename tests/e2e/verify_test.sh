@@ -7,7 +7,8 @@
 #    every probe of the full sample (IPv4 and IPv6) is as promised: exit 0, text and JSON checked (promised verdicts and
 #    deciding rules, observations, counts), probes in parallel (the run
 #    takes about one timeout, not one per probe);
-#  - --sample bounds the probes, --seed makes the sample reproducible;
+#  - --sample bounds the probes, --seed makes the sample reproducible,
+#    --to keeps the probes to one container;
 #  - the kernel made to disagree on purpose (a table of the test's own
 #    dropping api -> db:5432 before bulkhead's chains, IPv4 and IPv6):
 #    verify reports those two mismatches, and only them, and exits 1;
@@ -206,6 +207,16 @@ sel='[.probes[] | [.src, .dst, .protocol, (.port // 0)]]'
 	fail "--sample/--seed: exits $rc1 $rc2, totals $(jq .total "$W/s1.json") / $(jq -c "$sel" "$W/s1.json") vs $(jq -c "$sel" "$W/s2.json")"
 [ "$(jq -c "$sel" "$W/s1.json")" != "$(jq -c "$sel" "$W/s3.json")" ] &&
 	pass "another seed, another sample" || fail "seeds 42 and 43 gave the same sample"
+
+# ---- --to, --from ----
+bh -o json verify --to db --seed 1 --timeout-ms 300 >"$W/to.json"; rc=$?
+[ $rc -eq 0 ] && [ "$(jq .total "$W/to.json")" = 24 ] &&
+	[ "$(jq -r '[.probes[].dst] | unique | join(",")' "$W/to.json")" = db ] &&
+	pass "--to db: the 24 probes to db, all as promised" ||
+	fail "--to db: exit $rc, total $(jq .total "$W/to.json"), dsts $(jq -c '[.probes[].dst] | unique' "$W/to.json")"
+bh verify --from nosuch >/dev/null 2>"$W/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "from nosuch: no such container" "$W/err" &&
+	pass "--from an unknown container: exit 1 with the reason" || fail "--from nosuch: exit $rc, $(cat "$W/err")"
 
 # ---- the kernel disagrees: a table of ours drops api -> db:5432 first ----
 # (bulkhead's own tables belong to bulkheadd: nobody else may change them)
