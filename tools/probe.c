@@ -67,25 +67,25 @@ probe_outcome_str(enum probe_outcome o)
 	}
 }
 
-static int
+static int64_t
 probe_now_ms(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- in the child ---- */
 
 static void
 probe_rec_set(struct probe_rec *r, enum probe_outcome out,
-    enum probe_stage stage, int err, int start)
+    enum probe_stage stage, int err, int64_t start)
 {
 	r->out = out;
 	r->stage = stage;
 	r->err = err;
-	r->ms = probe_now_ms() - start;
+	r->ms = (int32_t)(probe_now_ms() - start);
 }
 
 /* Opens the source's namespace: its sandbox key, else its pid's. */
@@ -141,7 +141,7 @@ probe_sockaddr(const struct probe *p, int port, struct sockaddr_storage *ss)
 }
 
 static int
-probe_tcp_start(const struct probe *p, struct probe_rec *r, int start)
+probe_tcp_start(const struct probe *p, struct probe_rec *r, int64_t start)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		len = probe_sockaddr(p, p->port, &ss);
@@ -170,7 +170,7 @@ probe_tcp_start(const struct probe *p, struct probe_rec *r, int start)
  */
 static void
 probe_icmp_send(int fd, const struct probe *p, uint16_t seq,
-    struct probe_rec *r, int start)
+    struct probe_rec *r, int64_t start)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		len = probe_sockaddr(p, 0, &ss);
@@ -204,7 +204,7 @@ probe_from(const struct probe *p, const struct sockaddr_storage *from)
  */
 static void
 probe_icmp_read(int fd, int family, struct probe *const *bp,
-    struct probe_rec *r, size_t n, int start)
+    struct probe_rec *r, size_t n, int64_t start)
 {
 	struct sockaddr_storage	 from;
 	socklen_t		 fl = sizeof(from);
@@ -234,7 +234,7 @@ probe_icmp_read(int fd, int family, struct probe *const *bp,
 
 /* A pending TCP probe's answer, once its socket is writable or failed. */
 static void
-probe_tcp_done(int fd, struct probe_rec *r, int start)
+probe_tcp_done(int fd, struct probe_rec *r, int64_t start)
 {
 	socklen_t	len = sizeof(int);
 	int		err = 0;
@@ -249,7 +249,7 @@ probe_tcp_done(int fd, struct probe_rec *r, int start)
 /* Waits for the batch's answers until the deadline. */
 static void
 probe_wait(struct pollfd *pf, struct probe *const *bp, struct probe_rec *r,
-    size_t n, int start, int timeout_ms)
+    size_t n, int64_t start, int timeout_ms)
 {
 	size_t	i, left;
 	int	wait;
@@ -258,7 +258,7 @@ probe_wait(struct pollfd *pf, struct probe *const *bp, struct probe_rec *r,
 		for (i = left = 0; i < n; i++)
 			if (r[i].out == -1)
 				left++;
-		wait = start + timeout_ms - probe_now_ms();
+		wait = (int)(start + timeout_ms - probe_now_ms());
 		if (left == 0 || wait <= 0 || poll(pf, n + 2, wait) == -1)
 			break;
 		for (i = 0; i < n; i++)
@@ -297,7 +297,8 @@ probe_batch(struct probe *const *bp, struct probe_rec *r, size_t n,
     int timeout_ms)
 {
 	struct pollfd	pf[PROBE_BATCH + 2];
-	int		start = probe_now_ms(), fd;
+	int64_t		start = probe_now_ms();
+	int		fd;
 	size_t		i;
 
 	for (i = 0; i < n + 2; i++) {
@@ -345,7 +346,8 @@ probe_child(struct probe *v, const struct probe_job *job, int timeout_ms,
 	struct probe_rec	 r[PROBE_BATCH];
 	struct probe		*bp[PROBE_BATCH];
 	size_t			 i, off, n;
-	int			 fd, start = probe_now_ms();
+	int64_t			 start = probe_now_ms();
+	int			 fd;
 	enum probe_stage	 fail = PS_NETNS;
 
 	memset(r, 0, sizeof(r));
