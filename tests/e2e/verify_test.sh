@@ -76,7 +76,7 @@ in_sync() { # in_sync N: N test containers with a veth, kernel in sync
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 vctr() { # vctr NAME N LABEL CMD...: a container on $NET at .N and ::N
 	local name=$1 n=$2 label=$3; shift 3
-	docker rm -f "$name" >/dev/null 2>&1
+	docker_rm "$name"
 	docker run -d --name "$name" --label "$TLABEL" --label "$label" \
 		--network "$NET" --ip "$SUB4.$n" --ip6 "$SUB6:$n" "$IMAGE" "$@" >/dev/null
 }
