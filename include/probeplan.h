@@ -21,9 +21,9 @@
  * candidates is drawn with a generator seeded by S (the same state and
  * seed give the same probes), in enumeration order (by source).
  *
- * Each probe's promise is explain's (explain_answer, on the two
- * addresses), except that a quarantined source or destination is denied
- * by the quarantine, which comes before every policy.
+ * Each probe's promise is explain's (explain_answer on the two
+ * addresses, then explain_quarantine: a quarantined end is denied by the
+ * quarantine, which comes before every policy).
  *
  * The answer: {"ok": true, "generation", "seed", "containers" (those
  * that qualify), "pairs", "candidates": how many there were, "probes":

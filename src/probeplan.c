@@ -16,7 +16,6 @@
 #include "k8s.h"
 #include "policy.h"
 #include "probeplan.h"
-#include "quarantine.h"
 #include "util.h"
 
 #define PP_MAX_PORTS	32	/* per pair, the unmentioned port included */
@@ -384,7 +383,10 @@ pp_decider(json_t *d, const char *dir)
 	return o;
 }
 
-/* What decided: the denying rule, else each direction's allowing rule. */
+/*
+ * What decided: a quarantine, else the denying rule, else each
+ * direction's allowing rule.
+ */
 static json_t *
 pp_decided_by(json_t *ans)
 {
@@ -392,6 +394,12 @@ pp_decided_by(json_t *ans)
 	json_t			*a = json_array(), *d;
 	size_t			 i;
 
+	if ((d = json_object_get(ans, "quarantine")) != NULL) {
+		json_array_append_new(a, json_pack("{s:O, s:O}", "quarantine",
+		    json_object_get(d, "container"), "reason",
+		    json_object_get(d, "reason")));
+		return a;
+	}
 	if ((d = json_object_get(ans, "denied_by")) != NULL) {
 		json_array_append_new(a, pp_decider(d, json_string_value(
 		    json_object_get(d, "direction"))));
@@ -403,24 +411,6 @@ pp_decided_by(json_t *ans)
 			json_array_append_new(a, pp_decider(d, dirs[i]));
 	}
 	return a;
-}
-
-/* The promise for a quarantined end: denied, before every policy. */
-static int
-pp_quarantined(const struct pp *pp, const struct pp_pair *pr, json_t *o)
-{
-	const struct quarantine_entry	*e = NULL;
-	const struct container		*ct = pr->src;
-
-	if (pp->q && (e = quarantine_find(pp->q, ct->id)) == NULL)
-		e = quarantine_find(pp->q, (ct = pr->dst)->id);
-	if (e == NULL)
-		return 0;
-	json_object_set_new(o, "allowed", json_false());
-	json_object_set_new(o, "verdict", json_string("quarantined"));
-	json_object_set_new(o, "decided_by", json_pack("[{s:s, s:s}]",
-	    "quarantine", ct->name, "reason", e->reason ? e->reason : ""));
-	return 1;
 }
 
 /* Explain's verdict for the probe, into o; -1 when explain fails. */
@@ -445,6 +435,7 @@ pp_explain(const struct pp *pp, const struct pp_cand *c, const char *sa,
 	else
 		q.icmp_type = c->family == AF_INET ? 8 : 128, q.icmp_code = 0;
 	ans = explain_answer(pp->ps, pp->inv, &q);
+	explain_quarantine(ans, pp->q);
 	if (json_is_true(json_object_get(ans, "ok"))) {
 		json_object_set(o, "allowed", json_object_get(ans, "allowed"));
 		json_object_set(o, "verdict", json_object_get(ans, "verdict"));
@@ -488,7 +479,7 @@ pp_probe_json(const struct pp *pp, const struct pp_cand *c)
 	json_object_set_new(o, "pid", json_integer(pr->src->pid));
 	json_object_set_new(o, "netns", json_string(pr->src->sandbox_key ?
 	    pr->src->sandbox_key : ""));
-	if (!pp_quarantined(pp, pr, o) && pp_explain(pp, c, sa, da, o) == -1) {
+	if (pp_explain(pp, c, sa, da, o) == -1) {
 		json_decref(o);
 		return NULL;
 	}

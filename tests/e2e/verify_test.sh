@@ -13,6 +13,7 @@
 #    dropping api -> db:5432 before bulkhead's chains, IPv4 and IPv6):
 #    verify reports those two mismatches, and only them, and exits 1;
 #    back to 0 once removed;
+#  - explain names the quarantine as verify does;
 #  - usage errors exit 2, no daemon exits 3.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -182,6 +183,12 @@ free_port=$(jq '.port' <<<"$p")
 [ "$(jq -r '.probes[] | select(.verdict == "denied") | .detail' "$J" | sort -u)" = "no answer in 1000 ms" ] &&
 	pass "denied probes: no answer within the timeout" ||
 	fail "denied probes' details: $(jq -r '.probes[] | select(.verdict == "denied") | .detail' "$J" | sort -u | tr '\n' ,)"
+
+# explain agrees: the quarantine decides, before the policies.
+out=$(bh -o json explain api iso --port 80); rc=$?
+[ $rc -eq 1 ] && [ "$(jq -r '.verdict + " " + .quarantine.container + " " + .quarantine.reason' <<<"$out")" = "quarantined iso verify test" ] &&
+	bh explain api iso --port 80 | grep -q "^verdict: DENIED by the quarantine of iso (verify test)" &&
+	pass "explain api -> iso: denied by the quarantine, exit 1" || fail "explain api -> iso: exit $rc, $(jq -c '{verdict, quarantine}' <<<"$out")"
 
 # ---- text output ----
 bh verify --sample 1000 --seed 1 --timeout-ms 500 >"$W/all.txt" 2>&1; rc=$?
