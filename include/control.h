@@ -10,7 +10,8 @@
  * Requests: {"cmd":"status"}, {"cmd":"reload"}, {"cmd":"plan"},
  *           {"cmd":"containers"},
  *           {"cmd":"explain","src":S,"dst":D,"protocol":P,"port":N,...}
- *           (explain.h).
+ *           (explain.h),
+ *           {"cmd":"probe-plan","sample":N,"seed":S} (probeplan.h).
  * Answers:  {"ok":true, ...} or {"ok":false,"error":"..."}.
  */
 #ifndef BULKHEAD_CONTROL_H

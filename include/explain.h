@@ -14,7 +14,8 @@
  * world); labels:k=v,k2=v2 (a container that does not exist yet).
  *
  * The answer (stable fields, `bulkhead -o json explain`):
- *   {"ok": true, "verdict": "allowed"|"denied"|"audit-would-deny"|"untouched",
+ *   {"ok": true, "verdict": "allowed"|"denied"|"audit-would-deny"|"untouched"
+ *    |"quarantined" (explain_quarantine),
  *    "allowed": bool, "generation": the rules' load generation (0 offline),
  *    "flow": {"protocol", "port", "sport", "ip_version",
  *    "icmp_type", "icmp_code"}, "source": ENDPOINT, "destination": ENDPOINT,
@@ -41,6 +42,7 @@
 
 struct inventory;
 struct policy_set;
+struct quarantine;
 struct strbuf;
 
 struct explain_query {
@@ -78,6 +80,15 @@ json_t	*explain_answer(const struct policy_set *ps,
  * are borrowed from req for the call only. */
 json_t	*explain_handle(const struct policy_set *ps,
 	    const struct inventory *inv, json_t *req);
+
+/*
+ * A quarantined container drops everything, ahead of every policy: when
+ * the answer's source or destination is a container of q (NULL: none),
+ * sets "verdict": "quarantined", "allowed": false and "quarantine":
+ * {"side": "source"|"destination", "container", "reason"} (the source
+ * first).  The policies' walk and denied_by stay as they are.
+ */
+void	 explain_quarantine(json_t *answer, const struct quarantine *q);
 
 /* Appends the answer as text, as `bulkhead explain` prints it. */
 void	 explain_render(json_t *answer, struct strbuf *out);

@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "nft.h"
 #include "policy.h"
+#include "probeplan.h"
 #include "selector.h"
 #include "snapshot.h"
 #include "util.h"
@@ -897,8 +898,16 @@ controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 		return controller_quarantine(ctl, req, 0);
 	if (strcmp(cmd, "plan") == 0)
 		return controller_plan(ctl, req);
-	if (strcmp(cmd, "explain") == 0)
-		return explain_handle(ctl->ps, &ctl->inv, req);
+	if (strcmp(cmd, "explain") == 0) {
+		o = explain_handle(ctl->ps, &ctl->inv, req);
+		explain_quarantine(o, &ctl->quarantine);
+		return o;
+	}
+	if (strcmp(cmd, "probe-plan") == 0) {
+		o = probeplan_handle(ctl->ps, &ctl->inv, &ctl->quarantine, req);
+		json_object_set_new(o, "in_sync", json_boolean(!ctl->dirty));
+		return o;
+	}
 	if (strcmp(cmd, "reload") != 0)
 		return controller_error("unknown command");
 	if (controller_reload(ctl, &errs) == -1) {

@@ -16,6 +16,7 @@
 #include "k8s.h"
 #include "labels.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "selector.h"
 #include "util.h"
 
@@ -992,6 +993,33 @@ explain_answer(const struct policy_set *ps, const struct inventory *inv,
 	return ans;
 }
 
+void
+explain_quarantine(json_t *ans, const struct quarantine *q)
+{
+	static const char		*sides[] = { "source", "destination" };
+	const struct quarantine_entry	*e;
+	const char			*id;
+	json_t				*ep;
+	size_t				 i;
+
+	if (q == NULL || !json_is_true(json_object_get(ans, "ok")))
+		return;
+	for (i = 0; i < ARRAY_SIZE(sides); i++) {
+		ep = json_object_get(ans, sides[i]);
+		if ((id = json_string_value(json_object_get(ep, "id"))) == NULL ||
+		    (e = quarantine_find(q, id)) == NULL)
+			continue;
+		json_object_set_new(ans, "verdict", json_string("quarantined"));
+		json_object_set_new(ans, "allowed", json_false());
+		json_object_set_new(ans, "quarantine", json_pack("{s:s, s:s, "
+		    "s:s}", "side", sides[i], "container",
+		    json_string_value(json_object_get(ep, "name")) ?
+		    json_string_value(json_object_get(ep, "name")) : id,
+		    "reason", e->reason ? e->reason : ""));
+		return;
+	}
+}
+
 /* ---- text, from the answer ---- */
 
 static const char *
@@ -1164,7 +1192,12 @@ explain_render_verdict(struct strbuf *sb, json_t *ans)
 	json_t		*by = json_object_get(ans, "denied_by"), *w;
 	const char	*dir;
 
-	if (strcmp(verdict, "denied") == 0) {
+	if (strcmp(verdict, "quarantined") == 0) {
+		w = json_object_get(ans, "quarantine");
+		strbuf_addf(sb, "verdict: DENIED by the quarantine of %s (%s): "
+		    "it comes before every policy\n", explain_jstr(w,
+		    "container"), explain_jstr(w, "reason"));
+	} else if (strcmp(verdict, "denied") == 0) {
 		dir = explain_jstr(by, "direction");
 		strbuf_addf(sb, "verdict: DENIED by policy %s (%s of %s, ",
 		    explain_jstr(by, "policy"), dir, explain_jstr(

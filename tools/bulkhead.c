@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "snapshot.h"
 #include "util.h"
+#include "verify.h"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
@@ -60,6 +61,10 @@ usage(FILE *f)
 	    "  release CONTAINER\n"
 	    "                   end a container's quarantine\n"
 	    "  metrics          Prometheus metrics, per-rule kernel counters included\n"
+	    "  verify [--sample N] [--timeout-ms M] [--seed S] [--tcp-only]\n"
+	    "                   send real probes between containers and report\n"
+	    "                   where the kernel does not do what the policies\n"
+	    "                   promise (verify --help); exit 1 on a mismatch\n"
 	    "options:\n"
 	    "  -s, --control-socket PATH  (default %s)\n"
 	    "  -o, --output text|json\n"
@@ -847,6 +852,9 @@ main(int argc, char **argv)
 		    argv + optind - 1, strcmp(verb, "quarantine") == 0);
 	if (strcmp(verb, "explain") == 0)
 		return cmd_explain(&cli, argc - optind + 1, argv + optind - 1);
+	if (strcmp(verb, "verify") == 0)
+		return verify_main(cli.socket, cli.json, argc - optind + 1,
+		    argv + optind - 1);
 	fprintf(stderr, "bulkhead: unknown verb %s\n", verb);
 	usage(stderr);
 	return EXIT_USAGE;

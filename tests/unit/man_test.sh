@@ -20,25 +20,29 @@ passed=0; failed=0
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 
-# page:source pairs; the source holds the program's getopt tables.
-PAGES="bulkheadd.8:src/bulkheadd.c bulkhead.8:tools/bulkhead.c
+# page:source pairs; the source holds the program's getopt tables (several
+# files joined by "+": a verb with its own file).
+PAGES="bulkheadd.8:src/bulkheadd.c bulkhead.8:tools/bulkhead.c+tools/verify.c
 bulkhead-capture.8:tools/capture.c"
+
+# The text of source $1 ("a.c+b.c": both).
+src_text() { local f; for f in ${1//+/ }; do cat "$f"; done; }
 
 # Long options of every `struct option` table in $1, one a line.
 long_opts() {
-	grep -oE '\{[[:space:]]*"[a-z0-9-]+",[[:space:]]*(no|required|optional)_argument' "$1" |
+	src_text "$1" | grep -oE '\{[[:space:]]*"[a-z0-9-]+",[[:space:]]*(no|required|optional)_argument' |
 	    sed -E 's/\{[[:space:]]*"([^"]+)".*/\1/' | sort -u
 }
 
 # Letters of every getopt_long option string in $1, one a line.
 short_opts() {
-	grep -oE 'getopt_long\([^,]+, *[^,]+, *"[^"]*"' "$1" |
+	src_text "$1" | grep -oE 'getopt_long\([^,]+, *[^,]+, *"[^"]*"' |
 	    sed -E 's/.*"([^"]*)"$/\1/' | tr -d ':+' | fold -w1 | sort -u
 }
 
 # bulkhead's verbs: the names main() compares the verb with.
 verbs() {
-	grep -oE 'strcmp\(verb, *"[a-z-]+"\)' "$1" | sed -E 's/.*"([^"]+)".*/\1/' | sort -u
+	src_text "$1" | grep -oE 'strcmp\(verb, *"[a-z-]+"\)' | sed -E 's/.*"([^"]+)".*/\1/' | sort -u
 }
 
 # The .Fl and .Cm words of the page's list items (.It lines), one a line:

@@ -22,6 +22,7 @@
 #include "explain.h"
 #include "inventory.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -437,6 +438,44 @@ render_is(json_t *a, const char *want)
 	json_decref(a);
 }
 
+/* A quarantined end: denied by the quarantine, whatever the policies say. */
+static void
+test_quarantine(void **state)
+{
+	struct quarantine	 q;
+	struct strbuf		 sb;
+	json_t			*a;
+
+	quarantine_init(&q, NULL);
+	quarantine_put(&q, "cccccccccccc3333", "web", "incident 9", 0);
+	a = ask("api", "free", "tcp", 80);	/* neither end: unchanged */
+	explain_quarantine(a, &q);
+	assert_string_equal(str(a, "verdict"), "untouched");
+	assert_null(json_object_get(a, "quarantine"));
+	json_decref(a);
+	a = ask("api", "web", "tcp", 80);
+	explain_quarantine(a, NULL);
+	assert_string_equal(str(a, "verdict"), "untouched");
+	explain_quarantine(a, &q);
+	assert_string_equal(str(a, "verdict"), "quarantined");
+	assert_true(json_is_false(json_object_get(a, "allowed")));
+	assert_string_equal(str(a, "quarantine.side"), "destination");
+	assert_string_equal(str(a, "quarantine.container"), "web");
+	assert_string_equal(str(a, "quarantine.reason"), "incident 9");
+	strbuf_init(&sb);
+	explain_render(a, &sb);
+	assert_non_null(strstr(sb.buf, "\nverdict: DENIED by the quarantine "
+	    "of web (incident 9): it comes before every policy\n"));
+	strbuf_release(&sb);
+	json_decref(a);
+	a = ask("web", "nosuch", "tcp", 80);	/* an error stays one */
+	explain_quarantine(a, &q);
+	assert_true(json_is_false(json_object_get(a, "ok")));
+	assert_null(json_object_get(a, "verdict"));
+	json_decref(a);
+	quarantine_release(&q);
+}
+
 static void
 test_render(void **state)
 {
@@ -639,6 +678,7 @@ main(void)
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_query_check),
 		cmocka_unit_test(test_request_round_trip),
+		cmocka_unit_test(test_quarantine),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_agrees_with_evaluator),
 	};
