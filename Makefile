@@ -27,7 +27,8 @@ DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/metrics_http.c src/bulkheadd.c
 CLI	 = tools/bulkhead.c
 # Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
-CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c
+CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c \
+	       tools/account.c
 CAPTURE	 = $(CAPTURE_PURE) src/selector.c src/control_proto.c tools/statusfetch.c \
 	   tools/capture.c
 
