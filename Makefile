@@ -73,7 +73,14 @@ $(B)/e2e/%: tests/e2e/%.c $(call obj,$(E2E_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
 
-e2e-bins: $(E2E_BINS)
+# Helpers the e2e scripts run (no libraries).
+E2E_HELPERS = $(B)/e2e/udp_burst
+
+$(B)/e2e/udp_burst: tests/e2e/udp_burst.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+e2e-bins: $(E2E_BINS) $(E2E_HELPERS)
 
 unit: unit-bins
 	@tests/run-unit.sh $(B)/tests $(UNIT_TESTS)

@@ -1596,6 +1596,9 @@ counters_snapshot(struct capture *cap, int end)
 		if (!cap->counters_warned++)
 			log_warnx("no comparison with the kernel's counters: %s",
 			    err);
+	} else {
+		log_debug("kernel counters read at the %s", end ? "end" :
+		    "start");
 	}
 	free(ans);
 }
