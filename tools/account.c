@@ -455,9 +455,12 @@ acct_text_kernel(const struct account *a, const struct account_result *r,
 		    (unsigned long long)r->logged,
 		    (unsigned long long)(r->captured + r->group_lost),
 		    (long long)(r->unaccounted < 0 ? -r->unaccounted :
-		    r->unaccounted), r->unaccounted > 0 ?
-		    "records missing without a trace" :
-		    "records more than logged (from before the start?)");
+		    r->unaccounted), r->unaccounted < 0 ?
+		    "records more than logged (from before the start?)" :
+		    r->overruns && r->sequenced < r->records ?
+		    "records missing: lost in the socket (it overran) but "
+		    "not numbered, so not counted one by one" :
+		    "records missing without a trace");
 	if (r->reapplied)
 		strbuf_addstr(sb, "bulkhead-capture: rules were re-applied "
 		    "during the capture: counters may have restarted\n");
