@@ -5,10 +5,13 @@
  * as text or JSON, optionally saving the records to a pcap file.  The
  * only file of bulkhead that uses libpcap.
  *
- * Loss is never silent: the socket buffer is sized for bursts (-B), every
- * overrun the kernel reports (ENOBUFS, counted by libpcap as ps_drop) is
- * printed in the event stream when it is noticed, and the totals go to
- * stderr on exit.  Records that do not decode are counted and reported.
+ * Loss is never silent: the socket buffer is sized for bursts (-B), the
+ * kernel numbers the records (a gap is records lost in the socket), every
+ * overrun the kernel reports (ENOBUFS, counted by libpcap as ps_drop) and
+ * every gap is printed in the event stream when it is noticed, and at exit
+ * account.c's summary compares the records with bulkheadd's rule counters
+ * (read at the start and the end).  Records that do not decode are counted
+ * and reported.
  *
  * Peers are named from bulkheadd's status (identity.c holds the cache,
  * statusfetch.c the helper that keeps access to the root-only control
@@ -1203,8 +1206,9 @@ nl_attr(char *buf, size_t *off, uint16_t type, const void *val, uint16_t len)
  * 0.1 s at most instead of 1 s.  libpcap binds the group but sets no
  * flags and has no call for it, so the request goes on its socket: the
  * kernel takes a group's configuration only from the socket bound to it.
- * No acknowledgement is asked (libpcap would take it for a record and
- * skip it): records without numbers tell that it did not work.
+ * No acknowledgement is asked: libpcap reads the socket and skips what is
+ * not a record, an error answer included; records without numbers tell
+ * that it did not work (the summary counts them).
  */
 static void
 nflog_configure(pcap_t *p, uint16_t group)
