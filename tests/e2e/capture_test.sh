@@ -6,7 +6,9 @@
 # the right fields (prefix parsed, dports right); -w writes a pcap tshark
 # reads with the same packets; -r reads it back, filters apply; text lines
 # for UDP and ICMP; SIGTERM prints the stats; an overrun while the reader
-# is stopped is reported, never silent.  Deletes its table on exit.
+# is stopped is reported, never silent, and every lost record counted
+# (read + lost = what the rule logged, by the kernel's sequence numbers);
+# JSON ends with a summary object.  Deletes its table on exit.
 . "$(dirname "$0")/lib.sh"
 need_root
 
