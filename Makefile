@@ -27,7 +27,8 @@ DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/metrics_http.c src/notify.c src/bulkheadd.c
 CLI	 = tools/bulkhead.c tools/verify.c tools/probe.c
 # Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
-CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c
+CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c \
+	       tools/account.c
 CAPTURE	 = $(CAPTURE_PURE) src/selector.c src/control_proto.c tools/statusfetch.c \
 	   tools/capture.c
 
@@ -72,7 +73,14 @@ $(B)/e2e/%: tests/e2e/%.c $(call obj,$(E2E_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON) $(LDFLAGS)
 
-e2e-bins: $(E2E_BINS)
+# Helpers the e2e scripts run (no libraries).
+E2E_HELPERS = $(B)/e2e/udp_burst
+
+$(B)/e2e/udp_burst: tests/e2e/udp_burst.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
+
+e2e-bins: $(E2E_BINS) $(E2E_HELPERS)
 
 unit: unit-bins
 	@tests/run-unit.sh $(B)/tests $(UNIT_TESTS)

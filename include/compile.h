@@ -34,6 +34,8 @@ struct quarantine;
 #define COMPILE_TABLE		"bulkhead"
 #define COMPILE_MARK_BIT	0x20000000u
 #define COMPILE_NFLOG_GROUP	100
+#define COMPILE_LOG_RATE	10	/* logged per second per rule */
+#define COMPILE_LOG_BURST	20
 #define COMPILE_PRIO_BRIDGE	(-300)
 #define COMPILE_PRIO_INET	(-10)
 

@@ -29,11 +29,17 @@ struct metrics_counter {
 	char		*tag;		/* bh|<+|D|A|S|P|Q>|<I|E>|<rule|*>|<policy> */
 	uint64_t	 packets;
 	uint64_t	 bytes;
+	int		 counted;	/* a counting rule has this tag */
+	int		 has_logged;	/* a log rule has it as its prefix */
+	uint64_t	 logged;	/* packets the log rule's limit let through */
 };
 
 /* Adds to the counter of tag (several kernel rules may share one tag). */
 void	metrics_counters_add(struct metrics_counter **v, size_t *n,
 	    const char *tag, uint64_t packets, uint64_t bytes);
+/* Adds to the logged packets of tag (the log rule's counter). */
+void	metrics_counters_add_logged(struct metrics_counter **v, size_t *n,
+	    const char *tag, uint64_t packets);
 void	metrics_counters_free(struct metrics_counter *v, size_t n);
 
 /* A tag's parts: action "allow", "deny", "audit", "spoofed", ... */

@@ -37,6 +37,9 @@ struct nflog_rec {
 	int		has_hwaddr;
 	uint8_t		hwaddr[8];
 	uint16_t	hwaddr_len;
+	int		has_seq, has_seq_global;	/* NFULNL_CFG_F_SEQ* set */
+	uint32_t	seq;		/* per group: a gap is lost records */
+	uint32_t	seq_global;	/* across all groups */
 	const uint8_t	*payload;	/* points into the record */
 	size_t		payload_len;
 };

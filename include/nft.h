@@ -58,11 +58,14 @@ int	nft_delete_table(struct nft *, uint32_t family, const char *name,
 	    char *err, size_t errlen);
 
 /*
- * Reads the counters of the table's rules that carry a comment (compile.c
- * tags every counting rule) and calls cb once per rule.  Returns 0 (also
- * when the table is absent) or -1 (logged).
+ * Reads the counters of the table's counting rules and calls cb once per
+ * rule: a rule that logs (compile.c's e_limit_log: the packets the rate
+ * limit let through to NFLOG) with log 1 and its log prefix as the tag,
+ * any other rule that carries a comment (compile.c tags every counting
+ * rule) with log 0 and the comment.  Returns 0 (also when the table is
+ * absent) or -1 (logged).
  */
-typedef void	(*nft_counter_cb)(const char *comment, uint64_t packets,
+typedef void	(*nft_counter_cb)(const char *tag, int log, uint64_t packets,
 		    uint64_t bytes, void *arg);
 int	nft_counters(struct nft *, uint32_t family, const char *table,
 	    nft_counter_cb cb, void *arg);

@@ -71,6 +71,9 @@ usage(FILE *f)
 	    "                            %s when detached, none in\n"
 	    "                            the foreground)\n"
 	    "  -g, --nflog-group N       NFLOG group for denied packets (default %d)\n"
+	    "      --log-rate N          denied packets logged per second and rule\n"
+	    "                            (default %u; the rest are counted, not logged)\n"
+	    "      --log-burst N         ... and in a burst above the rate (default %u)\n"
 	    "  -m, --mark-bit HEX        our bit of the packet mark (default 0x%08x)\n"
 	    "  -v, --verbose             debug logging\n"
 	    "      --state-dir DIR       quarantine state (default %s)\n"
@@ -85,7 +88,7 @@ usage(FILE *f)
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
 	    DEFAULT_RULES, CONTROL_DEFAULT_PATH, DEFAULT_PIDFILE,
-	    COMPILE_NFLOG_GROUP,
+	    COMPILE_NFLOG_GROUP, COMPILE_LOG_RATE, COMPILE_LOG_BURST,
 	    COMPILE_MARK_BIT, DEFAULT_STATE_DIR);
 }
 
@@ -105,6 +108,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "metrics-listen", required_argument, NULL, 'M' },
 		{ "fail-mode", required_argument, NULL, 'O' },
 		{ "pidfile", required_argument, NULL, 'P' },
+		{ "log-rate", required_argument, NULL, 'L' },
+		{ "log-burst", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -141,6 +146,16 @@ parse_args(int argc, char **argv, struct options *o)
 			if (*end || v > 65535)
 				fatalx("invalid nflog group: %s", optarg);
 			o->copts.nflog_group = (uint16_t)v;
+			break;
+		case 'L':
+		case 'B':
+			v = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end ||
+			    v == 0 || v > 100000000)
+				fatalx("invalid --log-%s: %s (1-100000000)",
+				    ch == 'L' ? "rate" : "burst", optarg);
+			*(ch == 'L' ? &o->copts.log_rate : &o->copts.log_burst) =
+			    (uint32_t)v;
 			break;
 		case 'm':
 			v = strtoul(optarg, &end, 16);

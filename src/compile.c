@@ -104,8 +104,8 @@ compile_opts_default(struct compile_opts *o)
 {
 	o->mark_bit = COMPILE_MARK_BIT;
 	o->nflog_group = COMPILE_NFLOG_GROUP;
-	o->log_rate = 10;
-	o->log_burst = 20;
+	o->log_rate = COMPILE_LOG_RATE;
+	o->log_burst = COMPILE_LOG_BURST;
 	o->quarantine = NULL;
 	o->fail_open = 0;
 }
@@ -205,7 +205,13 @@ e_counter(struct ir_rule *r)
 	ir_expr_add(r, IR_COUNTER);
 }
 
-/* The rate-limited NFLOG half of a deny: expressions and text. */
+/*
+ * The rate-limited NFLOG half of a deny: expressions and text.  The
+ * counter after the limit counts the packets logged, so that the drop
+ * rule's counter minus this one is what the limit kept from the log
+ * (nft_counters reads it back by the log prefix; bulkhead-capture
+ * compares it with the records it received).
+ */
 static void
 e_limit_log(struct compiler *c, struct ir_rule *r, struct strbuf *t,
     const char *prefix)
@@ -215,10 +221,11 @@ e_limit_log(struct compiler *c, struct ir_rule *r, struct strbuf *t,
 	e->u.limit.rate = c->opts->log_rate;
 	e->u.limit.unit = 1;
 	e->u.limit.burst = c->opts->log_burst;
+	e_counter(r);
 	e = ir_expr_add(r, IR_LOG);
 	e->u.log.group = c->opts->nflog_group;
 	strlcpy_bh(e->u.log.prefix, prefix, IR_PREFIXMAX);
-	strbuf_addf(t, "limit rate %u/second burst %u packets log group %u "
+	strbuf_addf(t, "limit rate %u/second burst %u packets counter log group %u "
 	    "prefix \"%s\"", c->opts->log_rate, c->opts->log_burst,
 	    c->opts->nflog_group, prefix);
 }

@@ -601,7 +601,7 @@ controller_quarantine_json(const struct controller *ctl)
 	return a;
 }
 
-static void	controller_counter_cb(const char *, uint64_t, uint64_t,
+static void	controller_counter_cb(const char *, int, uint64_t, uint64_t,
 		    void *);
 
 /* Per policy rule: the kernel's packet and byte counters. */
@@ -610,6 +610,7 @@ controller_counters_json(const struct controller *ctl)
 {
 	struct metrics_input	 in;
 	struct metrics_tag	 t;
+	const struct metrics_counter *c;
 	json_t			*a = json_array();
 	size_t			 i;
 
@@ -619,13 +620,16 @@ controller_counters_json(const struct controller *ctl)
 	nft_counters(ctl->nft, NFPROTO_INET, COMPILE_TABLE,
 	    controller_counter_cb, &in);
 	for (i = 0; i < in.ncounters; i++) {
-		if (metrics_tag_parse(in.counters[i].tag, &t) == -1)
+		c = &in.counters[i];
+		if (!c->counted || metrics_tag_parse(c->tag, &t) == -1)
 			continue;
+		/* logged: what the log rule's limit let through to NFLOG. */
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, "
-		    "s:I}", "policy", t.policy, "direction", t.direction,
-		    "rule", t.rule, "action", t.action, "packets",
-		    (json_int_t)in.counters[i].packets, "bytes",
-		    (json_int_t)in.counters[i].bytes));
+		    "s:I, s:s, s:o}", "policy", t.policy, "direction",
+		    t.direction, "rule", t.rule, "action", t.action, "packets",
+		    (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
+		    "tag", c->tag, "logged", c->has_logged ?
+		    json_integer((json_int_t)c->logged) : json_null()));
 	}
 	metrics_counters_free((struct metrics_counter *)in.counters,
 	    in.ncounters);
@@ -658,6 +662,8 @@ controller_status(const struct controller *ctl)
 	    json_boolean(docker_events_alive(ctl->docker)));
 	json_object_set_new(o, "nflog_group",
 	    json_integer(ctl->copts.nflog_group));
+	json_object_set_new(o, "log_rate", json_integer(ctl->copts.log_rate));
+	json_object_set_new(o, "log_burst", json_integer(ctl->copts.log_burst));
 	json_object_set_new(o, "fail_mode",
 	    json_string(ctl->copts.fail_open ? "open" : "closed"));
 	TAILQ_FOREACH(ct, &ctl->inv.containers, entry)
@@ -826,13 +832,16 @@ controller_quarantine(struct controller *ctl, json_t *req, int cut)
 }
 
 static void
-controller_counter_cb(const char *tag, uint64_t packets, uint64_t bytes,
-    void *arg)
+controller_counter_cb(const char *tag, int log, uint64_t packets,
+    uint64_t bytes, void *arg)
 {
 	struct metrics_input	*in = arg;
 	struct metrics_counter	*v = (struct metrics_counter *)in->counters;
 
-	metrics_counters_add(&v, &in->ncounters, tag, packets, bytes);
+	if (log)
+		metrics_counters_add_logged(&v, &in->ncounters, tag, packets);
+	else
+		metrics_counters_add(&v, &in->ncounters, tag, packets, bytes);
 	in->counters = v;
 }
 

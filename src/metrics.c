@@ -26,23 +26,41 @@ metrics_hist_observe(struct metrics_hist *h, double s)
 	h->sum += s;
 }
 
-void
-metrics_counters_add(struct metrics_counter **v, size_t *n, const char *tag,
-    uint64_t packets, uint64_t bytes)
+/* The counter of tag, a new one at 0 when there is none yet. */
+static struct metrics_counter *
+metrics_counter_get(struct metrics_counter **v, size_t *n, const char *tag)
 {
 	size_t	i;
 
 	for (i = 0; i < *n; i++)
 		if (strcmp((*v)[i].tag, tag) == 0)
-			break;
-	if (i == *n) {
-		*v = xreallocarray(*v, *n + 1, sizeof(**v));
-		(*v)[i].tag = xstrdup(tag);
-		(*v)[i].packets = (*v)[i].bytes = 0;
-		(*n)++;
-	}
-	(*v)[i].packets += packets;
-	(*v)[i].bytes += bytes;
+			return &(*v)[i];
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	memset(&(*v)[i], 0, sizeof((*v)[i]));
+	(*v)[i].tag = xstrdup(tag);
+	(*n)++;
+	return &(*v)[i];
+}
+
+void
+metrics_counters_add(struct metrics_counter **v, size_t *n, const char *tag,
+    uint64_t packets, uint64_t bytes)
+{
+	struct metrics_counter	*c = metrics_counter_get(v, n, tag);
+
+	c->packets += packets;
+	c->bytes += bytes;
+	c->counted = 1;
+}
+
+void
+metrics_counters_add_logged(struct metrics_counter **v, size_t *n,
+    const char *tag, uint64_t packets)
+{
+	struct metrics_counter	*c = metrics_counter_get(v, n, tag);
+
+	c->logged += packets;
+	c->has_logged = 1;
 }
 
 void
@@ -175,25 +193,40 @@ metrics_tag_labels(struct strbuf *out, const char *tag)
 	return 1;
 }
 
-static void
-metrics_rules(struct strbuf *out, const struct metrics_input *in, int bytes)
-{
-	const char	*name = bytes ? "bulkhead_rule_bytes_total" :
-			    "bulkhead_rule_packets_total";
-	struct strbuf	 labels;
-	size_t		 i;
+enum { RULES_PACKETS, RULES_BYTES, RULES_LOGGED };
 
-	metrics_head(out, name, "counter", bytes ?
-	    "Bytes matched by each policy rule (kernel counters)." :
-	    "Packets matched by each policy rule (kernel counters).");
+static const struct {
+	const char	*name, *help;
+} metrics_rules_fam[] = {
+	{ "bulkhead_rule_packets_total",
+	    "Packets matched by each policy rule (kernel counters)." },
+	{ "bulkhead_rule_bytes_total",
+	    "Bytes matched by each policy rule (kernel counters)." },
+	{ "bulkhead_rule_logged_packets_total",
+	    "Packets of each denying rule sent to NFLOG (the rest were over "
+	    "the log rate limit)." },
+};
+
+/* One family of per-rule counters: what is RULES_*. */
+static void
+metrics_rules(struct strbuf *out, const struct metrics_input *in, int what)
+{
+	const char		*name = metrics_rules_fam[what].name;
+	const struct metrics_counter *c;
+	struct strbuf		 labels;
+	size_t			 i;
+
+	metrics_head(out, name, "counter", metrics_rules_fam[what].help);
 	strbuf_init(&labels);
 	for (i = 0; i < in->ncounters; i++) {
+		c = &in->counters[i];
 		strbuf_clear(&labels);
-		if (!metrics_tag_labels(&labels, in->counters[i].tag))
+		if (!c->counted || (what == RULES_LOGGED && !c->has_logged) ||
+		    !metrics_tag_labels(&labels, c->tag))
 			continue;
 		strbuf_addf(out, "%s%s %llu\n", name, labels.buf,
-		    (unsigned long long)(bytes ? in->counters[i].bytes :
-		    in->counters[i].packets));
+		    (unsigned long long)(what == RULES_BYTES ? c->bytes :
+		    what == RULES_LOGGED ? c->logged : c->packets));
 	}
 	strbuf_release(&labels);
 }
@@ -235,6 +268,7 @@ metrics_render(const struct metrics_input *in, struct strbuf *out)
 	metrics_hist(out, "bulkhead_enforcement_latency_seconds",
 	    "From the first unapplied change (Docker event, link, reload) to "
 	    "the kernel's ack.", in->enforce_seconds);
-	metrics_rules(out, in, 0);
-	metrics_rules(out, in, 1);
+	metrics_rules(out, in, RULES_PACKETS);
+	metrics_rules(out, in, RULES_BYTES);
+	metrics_rules(out, in, RULES_LOGGED);
 }

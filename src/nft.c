@@ -1385,16 +1385,27 @@ struct counters_ctx {
 	void		*arg;
 };
 
+/* What a rule counts: its counters' sum and, for a log rule, its prefix. */
+struct rule_count {
+	uint64_t	 packets, bytes;
+	int		 counted;
+	const char	*log_prefix;
+};
+
 static int
 counter_expr_cb(struct nftnl_expr *e, void *data)
 {
-	uint64_t	*pb = data;
+	struct rule_count	*rc = data;
+	const char		*name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 
-	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") != 0)
+	if (strcmp(name, "log") == 0 &&
+	    nftnl_expr_is_set(e, NFTNL_EXPR_LOG_PREFIX))
+		rc->log_prefix = nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX);
+	if (strcmp(name, "counter") != 0)
 		return MNL_CB_OK;
-	pb[0] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-	pb[1] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
-	pb[2] = 1;
+	rc->packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	rc->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	rc->counted = 1;
 	return MNL_CB_OK;
 }
 
@@ -1419,19 +1430,24 @@ counters_rule_cb(const struct nlmsghdr *nlh, void *data)
 	const char		*comment = NULL;
 	const void		*ud;
 	uint32_t		 udlen;
-	uint64_t		 pb[3] = { 0, 0, 0 };
+	struct rule_count	 rc;
 
 	if (r == NULL)
 		fatal("%s", __func__);
+	memset(&rc, 0, sizeof(rc));
 	if (nftnl_rule_nlmsg_parse(nlh, r) < 0)
 		goto out;
 	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
-	if (ud == NULL)
+	if (ud != NULL)
+		nftnl_udata_parse(ud, udlen, comment_cb, &comment);
+	nftnl_expr_foreach(r, counter_expr_cb, &rc);
+	if (!rc.counted)
 		goto out;
-	nftnl_udata_parse(ud, udlen, comment_cb, &comment);
-	nftnl_expr_foreach(r, counter_expr_cb, pb);
-	if (comment != NULL && pb[2])
-		ctx->cb(comment, pb[0], pb[1], ctx->arg);
+	/* A counting log rule is named by its prefix, any other by its tag. */
+	if (rc.log_prefix != NULL)
+		ctx->cb(rc.log_prefix, 1, rc.packets, rc.bytes, ctx->arg);
+	else if (comment != NULL)
+		ctx->cb(comment, 0, rc.packets, rc.bytes, ctx->arg);
 out:
 	nftnl_rule_free(r);
 	return MNL_CB_OK;

@@ -280,12 +280,16 @@ cmd_status(const struct cli *cli, int argc, char **argv)
 			continue;
 		if (!counters_shown++)
 			printf("rule counters (since the rules were applied):\n");
-		printf("  %s %s rule %s %s: %lld packets, %lld bytes\n",
+		printf("  %s %s rule %s %s: %lld packets, %lld bytes",
 		    json_string_value(json_object_get(c, "policy")),
 		    json_string_value(json_object_get(c, "direction")),
 		    json_string_value(json_object_get(c, "rule")), act,
 		    (long long)pk,
 		    (long long)json_integer_value(json_object_get(c, "bytes")));
+		if (json_is_integer(json_object_get(c, "logged")))
+			printf(", %lld logged", (long long)json_integer_value(
+			    json_object_get(c, "logged")));
+		printf("\n");
 	}
 	json_array_foreach(json_object_get(o, "quarantined"), i, c) {
 		if (!i)

@@ -5,10 +5,13 @@
  * as text or JSON, optionally saving the records to a pcap file.  The
  * only file of bulkhead that uses libpcap.
  *
- * Loss is never silent: the socket buffer is sized for bursts (-B), every
- * overrun the kernel reports (ENOBUFS, counted by libpcap as ps_drop) is
- * printed in the event stream when it is noticed, and the totals go to
- * stderr on exit.  Records that do not decode are counted and reported.
+ * Loss is never silent: the socket buffer is sized for bursts (-B), the
+ * kernel numbers the records (a gap is records lost in the socket), every
+ * overrun the kernel reports (ENOBUFS, counted by libpcap as ps_drop) and
+ * every gap is printed in the event stream when it is noticed, and at exit
+ * account.c's summary compares the records with bulkheadd's rule counters
+ * (read at the start and the end).  Records that do not decode are counted
+ * and reported.
  *
  * Peers are named from bulkheadd's status (identity.c holds the cache,
  * statusfetch.c the helper that keeps access to the root-only control
@@ -21,6 +24,9 @@
 #include <ifaddrs.h>
 #include <poll.h>
 #include <getopt.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <linux/netlink.h>
 #include <grp.h>
 #include <limits.h>
 #include <net/if.h>
@@ -36,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "control.h"
 #include "filter.h"
 #include "flows.h"
@@ -54,6 +61,8 @@
 #define DEFAULT_BUFFER_KB	16384	/* KiB, as tcpdump -B */
 #define MAX_GROUPS		32	/* libpcap's limit per handle */
 #define DEFAULT_FLOWS_S		10	/* --flows window */
+#define NFLOG_FLUSH_CS		10	/* kernel batches wait 0.1 s at most */
+#define DRAIN_MS		1500	/* at exit, for records still in flight */
 #define ETHERTYPE_IPV4		0x0800
 #define ETHERTYPE_IPV6		0x86dd
 #define ETHERTYPE_ARP		0x0806
@@ -87,6 +96,9 @@ struct capture {
 	unsigned long		 nmalformed;
 	unsigned long		 nshown;
 	unsigned int		 drops_seen;
+	struct account		*acct;
+	int			 draining;	/* at exit: count, do not show */
+	int			 counters_warned;
 	int			 out_failed;
 	int			 done;		/* -c reached or output failed */
 	struct ident_cache	*ids;		/* NULL with -n */
@@ -173,8 +185,14 @@ usage(FILE *f)
 	    "      world/ADDR, or ADDR without bulkheadd; RULE is the rule index or\n"
 	    "      default; VERDICT is the quoted raw prefix when not bulkhead's\n"
 	    "json: one object per line, fields documented in docs/capture.md\n"
-	    "On exit (end of file, -c, SIGINT, SIGTERM) the records received,\n"
-	    "dropped by the kernel and malformed are printed on stderr.\n",
+	    "Loss: the kernel numbers the records; gaps (records lost in the\n"
+	    "socket) and buffer overruns are reported as LOST lines (loss objects).\n"
+	    "On exit (end of file, -c, SIGINT, SIGTERM) a summary goes to stderr\n"
+	    "(and a summary object with -o json): records received, shown,\n"
+	    "malformed, lost in the socket and, with bulkheadd, per denying rule\n"
+	    "its kernel counters over the capture: matched, logged (the rest was\n"
+	    "over the log rate limit), captured; MISMATCH when captured + lost\n"
+	    "is not what the kernel logged.\n",
 	    MAX_GROUPS, DEFAULT_GROUP, CONTROL_DEFAULT_PATH,
 	    IDENT_PERIOD_MS / 1000, IDENT_KEEP_MS / 1000, DEFAULT_BUFFER_KB,
 	    DEFAULT_FLOWS_S);
@@ -779,6 +797,7 @@ json_event(struct strbuf *sb, const struct event *ev)
 	json_num(sb, "len", (long long)r->payload_len, 1);
 	json_peer(sb, "src", ev->src);
 	json_peer(sb, "dst", ev->dst);
+	json_num(sb, "seq", r->seq, r->has_seq);
 	strbuf_add(sb, "}", 1);
 }
 
@@ -820,8 +839,14 @@ emit_line(struct capture *cap, struct strbuf *sb)
 		output_failed(cap);
 }
 
+/*
+ * A loss notice in the stream: overruns the kernel reported (ENOBUFS, each
+ * one or more records), or records found missing from a gap in group's
+ * sequence numbers (records 0: not known).
+ */
 static void
-emit_loss(struct capture *cap, unsigned int overruns)
+emit_loss(struct capture *cap, unsigned int overruns, uint32_t records,
+    int group)
 {
 	struct strbuf	sb;
 	struct timeval	now;
@@ -835,7 +860,13 @@ emit_loss(struct capture *cap, unsigned int overruns)
 		json_str(&sb, "event", "loss");
 		json_str(&sb, "time", t);
 		json_num(&sb, "overruns", overruns, 1);
+		json_num(&sb, "records", records, records != 0);
+		json_num(&sb, "group", group, group >= 0);
 		strbuf_add(&sb, "}", 1);
+	} else if (records) {
+		fmt_time_local(&now, t);
+		strbuf_addf(&sb, "%s LOST: %u records of group %d (a gap in "
+		    "the kernel's sequence numbers)", t, records, group);
 	} else {
 		fmt_time_local(&now, t);
 		strbuf_addf(&sb, "%s LOST: %u socket buffer overrun(s), "
@@ -1014,8 +1045,10 @@ check_loss(struct capture *cap)
 	if (!cap->live || pcap_stats(cap->pcap, &st) == -1)
 		return;
 	if (st.ps_drop > cap->drops_seen) {
-		emit_loss(cap, st.ps_drop - cap->drops_seen);
+		if (!cap->draining)
+			emit_loss(cap, st.ps_drop - cap->drops_seen, 0, -1);
 		cap->drops_seen = st.ps_drop;
+		account_overruns(cap->acct, st.ps_drop);
 	}
 }
 
@@ -1041,7 +1074,9 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	struct event		 ev;
 	struct strbuf		 sb;
 
-	if (cap->done)
+	uint32_t		 lost;
+
+	if (cap->done && !cap->draining)
 		return;
 	cap->nrecords++;
 	check_loss(cap);
@@ -1049,11 +1084,21 @@ on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 		if (cap->nmalformed++ < 10 || o->verbose)
 			log_warnx("malformed NFLOG record %lu (%u bytes)",
 			    cap->nrecords, h->caplen);
+		if (h->caplen >= 4)
+			account_record(cap->acct, (uint16_t)(bytes[2] << 8 |
+			    bytes[3]), NULL, 0, 0);
 		/* Saved for a closer look. */
-		if (!filter_set(&o->filter) && !cap->has_bpf)
+		if (!filter_set(&o->filter) && !cap->has_bpf && !cap->draining)
 			dump_record(cap, h, bytes);
 		return;
 	}
+	lost = account_record(cap->acct, ev.group, ev.rec.has_prefix ?
+	    ev.rec.prefix : NULL, ev.rec.has_seq, ev.rec.seq);
+	/* At exit, records still in flight are counted, not shown. */
+	if (cap->draining)
+		return;
+	if (lost)
+		emit_loss(cap, 0, lost, ev.group);
 	names_event(cap, &ev);
 	if (!event_match(cap, &ev))
 		return;
@@ -1098,21 +1143,27 @@ signals_init(pcap_t *p)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The summary at exit: on stderr, and as a "summary" object with -o json. */
 static void
-print_stats(struct capture *cap)
+print_summary(struct capture *cap)
 {
-	struct pcap_stat	st;
+	struct strbuf	sb;
+	struct timeval	now;
+	char		t[48];
 
-	fprintf(stderr, "bulkhead-capture: %lu records read, %lu shown, "
-	    "%lu malformed", cap->nrecords, cap->nshown, cap->nmalformed);
-	if (cap->live && pcap_stats(cap->pcap, &st) == 0) {
-		fprintf(stderr, ", %u kernel drops (socket buffer overruns)",
-		    st.ps_drop);
-		if (st.ps_drop)
-			fprintf(stderr, ": records were LOST, raise -B");
-	}
-	fprintf(stderr, "\n");
+	strbuf_init(&sb);
+	account_text(cap->acct, cap->nshown, cap->nmalformed, &sb);
+	fputs(sb.buf, stderr);
 	fflush(stderr);
+	if (cap->opts->json && !cap->out_failed) {
+		strbuf_clear(&sb);
+		gettimeofday(&now, NULL);
+		fmt_time_utc(&now, t);
+		account_json(cap->acct, t, cap->nshown, cap->nmalformed, &sb);
+		emit_line(cap, &sb);
+		output_flush(cap);
+	}
+	strbuf_release(&sb);
 }
 
 /* ---- opening ---- */
@@ -1135,6 +1186,56 @@ grow_rcvbuf(pcap_t *p, int kb)
 		log_warnx("socket buffer is %d KiB, not the %d KiB asked: "
 		    "bursts may be lost (raise net.core.rmem_max or run as root)",
 		    got / 2048, kb);
+}
+
+/* Appends one netlink attribute (value in network order) at *off. */
+static void
+nl_attr(char *buf, size_t *off, uint16_t type, const void *val, uint16_t len)
+{
+	struct nlattr	a = { .nla_len = (uint16_t)(NLA_HDRLEN + len),
+			      .nla_type = type };
+
+	memcpy(buf + *off, &a, sizeof(a));
+	memcpy(buf + *off + NLA_HDRLEN, val, len);
+	*off += NLA_ALIGN(a.nla_len);
+}
+
+/*
+ * Asks the kernel to number group's records (NFULNL_CFG_F_SEQ: a gap is
+ * records lost in the socket) and to hand over a batch of records after
+ * 0.1 s at most instead of 1 s.  libpcap binds the group but sets no
+ * flags and has no call for it, so the request goes on its socket: the
+ * kernel takes a group's configuration only from the socket bound to it.
+ * No acknowledgement is asked: libpcap reads the socket and skips what is
+ * not a record, an error answer included; records without numbers tell
+ * that it did not work (the summary counts them).
+ */
+static void
+nflog_configure(pcap_t *p, uint16_t group)
+{
+	char			 buf[128] __attribute__((aligned(4)));
+	struct nlmsghdr		*nlh = (struct nlmsghdr *)buf;
+	struct nfgenmsg		*nfg;
+	struct sockaddr_nl	 kernel = { .nl_family = AF_NETLINK };
+	uint16_t		 flags = htons(NFULNL_CFG_F_SEQ);
+	uint32_t		 timeout = htonl(NFLOG_FLUSH_CS);
+	size_t			 off = NLMSG_HDRLEN;
+
+	memset(buf, 0, sizeof(buf));
+	nfg = (struct nfgenmsg *)(buf + off);
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = htons(group);
+	off += NLMSG_ALIGN(sizeof(*nfg));
+	nl_attr(buf, &off, NFULA_CFG_FLAGS, &flags, sizeof(flags));
+	nl_attr(buf, &off, NFULA_CFG_TIMEOUT, &timeout, sizeof(timeout));
+	nlh->nlmsg_len = (uint32_t)off;
+	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	if (sendto(pcap_fileno(p), buf, off, 0, (struct sockaddr *)&kernel,
+	    sizeof(kernel)) == -1)
+		log_warn("group %u: cannot ask for sequence numbers", group);
 }
 
 static pcap_t *
@@ -1164,6 +1265,8 @@ open_live(const struct options *o)
 	if (rc > 0)
 		log_warnx("%s: %s", dev, pcap_geterr(p));
 	grow_rcvbuf(p, o->buffer_kb);
+	for (i = 0; i < o->ngroups; i++)
+		nflog_configure(p, o->groups[i]);
 	/*
 	 * Asks the kernel to timestamp received packets (any socket with
 	 * SO_TIMESTAMP does), so that records carry NFULA_TIMESTAMP: when
@@ -1483,6 +1586,57 @@ capture_live(struct capture *cap)
 	return 0;
 }
 
+/* bulkheadd's rule counters, at the start (end 0) or the end (end 1). */
+static void
+counters_snapshot(struct capture *cap, int end)
+{
+	char	 err[256], *ans = NULL;
+
+	if (!cap->live || cap->sf == NULL ||
+	    (end && !account_has_snapshot(cap->acct, 0)))
+		return;
+	if (statusfetch_get(cap->sf, &ans, err, sizeof(err)) == -1 ||
+	    account_snapshot(cap->acct, end, ans, err, sizeof(err)) == -1) {
+		if (!cap->counters_warned++)
+			log_warnx("no comparison with the kernel's counters: %s",
+			    err);
+	} else {
+		log_debug("kernel counters read at the %s", end ? "end" :
+		    "start");
+	}
+	free(ans);
+}
+
+/*
+ * At exit: reads the kernel's counters, then the records still in flight
+ * (in the socket, or in a kernel batch not handed over yet) until all
+ * that the kernel logged by then is received or counted lost, for at
+ * most DRAIN_MS.  They are counted, not shown.
+ */
+static void
+capture_drain(struct capture *cap)
+{
+	struct pollfd	pfd;
+	int64_t		until = now_ms() + DRAIN_MS;
+	int		left;
+
+	if (!cap->live)
+		return;
+	counters_snapshot(cap, 1);
+	cap->draining = 1;
+	pfd.fd = pcap_get_selectable_fd(cap->pcap);
+	pfd.events = POLLIN;
+	while (!account_settled(cap->acct) && (left = (int)(until -
+	    now_ms())) > 0) {
+		if (poll(&pfd, 1, left) <= 0)
+			continue;
+		if (pcap_dispatch(cap->pcap, -1, on_record, (u_char *)cap) ==
+		    PCAP_ERROR)
+			break;
+	}
+	check_loss(cap);
+}
+
 static void
 capture_release(struct capture *cap)
 {
@@ -1495,6 +1649,7 @@ capture_release(struct capture *cap)
 	statusfetch_stop(cap->sf);
 	ident_cache_free(cap->ids);
 	flows_free(cap->flows);
+	account_free(cap->acct);
 }
 
 int
@@ -1514,12 +1669,16 @@ main(int argc, char **argv)
 	memset(&cap, 0, sizeof(cap));
 	cap.opts = &o;
 	cap.live = o.rfile == NULL;
+	cap.acct = account_new();
+	account_groups(cap.acct, o.groups, o.ngroups);
 	if (o.bpf && bpf_init(&cap, o.bpf) == -1)
 		goto err;
 	names_init(&cap);
 	cap.pcap = cap.live ? open_live(&o) : open_file(o.rfile);
 	if (cap.pcap == NULL)
 		goto err;
+	/* Right after the socket is bound: the counters' start. */
+	counters_snapshot(&cap, 0);
 	if (pcap_datalink(cap.pcap) != DLT_NFLOG) {
 		log_warnx("%s: link type %s, not NFLOG", o.rfile ? o.rfile : "",
 		    pcap_datalink_val_to_name(pcap_datalink(cap.pcap)));
@@ -1548,7 +1707,9 @@ main(int argc, char **argv)
 	if (cap.flows && !cap.out_failed)
 		flows_flush(&cap);
 	output_flush(&cap);
-	print_stats(&cap);
+	if (rc != PCAP_ERROR)
+		capture_drain(&cap);
+	print_summary(&cap);
 	capture_release(&cap);
 	filter_release(&o.filter);
 	free(o.bpf);

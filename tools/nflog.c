@@ -150,6 +150,12 @@ nflog_attr(struct nflog_rec *r, uint16_t type, const uint8_t *val,
 	case NFULA_GID:
 		r->has_gid = 1;
 		return attr_u32(val, vlen, &r->gid);
+	case NFULA_SEQ:
+		r->has_seq = 1;
+		return attr_u32(val, vlen, &r->seq);
+	case NFULA_SEQ_GLOBAL:
+		r->has_seq_global = 1;
+		return attr_u32(val, vlen, &r->seq_global);
 	default:
 		return 0;	/* unknown or not needed: skipped */
 	}

@@ -64,6 +64,17 @@ ct=$(curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$PORT/metrics")
 [ "$(value "$page" 'bulkhead_applies_total')" -ge 1 ] && pass "applies counted" || fail "applies"
 [ "$(value "$page" 'bulkhead_enforcement_latency_seconds_count')" -ge 1 ] &&
 	pass "event-to-enforcement latency observed" || fail "no latency observations"
+# The deny's log rule counts what the rate limit let through (a few SYNs:
+# all of them, at most what the drop rule counted).
+logged='bulkhead_rule_logged_packets_total{policy="db-ingress",direction="ingress",rule="default",action="deny"}'
+lv=$(value "$page" "$logged"); dv=$(value "$page" "$deny")
+[ "${lv:-0}" -ge 1 ] && [ "$lv" -le "$dv" ] &&
+	pass "logged packets of the deny: $lv of $dv dropped" ||
+	fail "logged metric: '$lv' of '$dv': $(grep logged <<<"$page" | head -3)"
+[ "$(jq --argjson l "${lv:-0}" '[.counters[] | select(.tag == "bh|D|I|*|db-ingress")] |
+	length == 1 and .[0].logged >= $l' <<<"$("$B/bulkhead" -s "$SOCK" -o json status)")" = true ] &&
+	pass "status -o json: the deny's tag and logged" ||
+	fail "status counters: $("$B/bulkhead" -s "$SOCK" -o json status | jq -c .counters)"
 grep -q 'bulkhead_rule_packets_total{policy="unverified-source"' <<<"$page" &&
 	pass "spoofing drops have their counter" || fail "no unverified-source counter"
 bad=$(grep -v '^#' <<<"$page" | grep -Ev '^bulkhead_[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+]+$|^$')

@@ -51,7 +51,12 @@ test_rule_counters(void **state)
 	metrics_counters_add(&v, &n, "bh|Q|I|*|quarantine", 1, 60);
 	metrics_counters_add(&v, &n, "someone else's comment", 9, 9);
 	metrics_counters_add(&v, &n, "bh|D|I|*|we\"ird\\name", 1, 1);
-	assert_int_equal(n, 5);
+	/* The deny's log rule (its counter after the rate limit), twice. */
+	metrics_counters_add_logged(&v, &n, "bh|D|E|*|db-no-egress", 3);
+	metrics_counters_add_logged(&v, &n, "bh|D|E|*|db-no-egress", 1);
+	/* A log rule of an allow rule: no counting rule has its tag. */
+	metrics_counters_add_logged(&v, &n, "bh|L|I|0|db-from-api", 4);
+	assert_int_equal(n, 6);
 	page = render(v, n, NULL);
 	assert_non_null(strstr(page, "bulkhead_rule_packets_total{policy="
 	    "\"db-from-api\",direction=\"ingress\",rule=\"0\",action=\"allow\"} 5\n"));
@@ -61,6 +66,14 @@ test_rule_counters(void **state)
 	    "\"db-no-egress\",direction=\"egress\",rule=\"default\","
 	    "action=\"deny\"} 7\n"));
 	assert_non_null(strstr(page, "action=\"quarantined\"} 1\n"));
+	assert_non_null(strstr(page, "bulkhead_rule_logged_packets_total{policy="
+	    "\"db-no-egress\",direction=\"egress\",rule=\"default\","
+	    "action=\"deny\"} 4\n"));
+	/* Only rules that log have a logged sample; the log-only tag none. */
+	assert_null(strstr(page, "bulkhead_rule_logged_packets_total{policy="
+	    "\"db-from-api\""));
+	assert_null(strstr(page, "bulkhead_rule_packets_total{policy="
+	    "\"db-from-api\",direction=\"ingress\",rule=\"0\",action=\"log"));
 	assert_non_null(strstr(page, "policy=\"we\\\"ird\\\\name\""));
 	assert_null(strstr(page, "someone"));
 	assert_non_null(strstr(page, "bulkhead_containers{state=\"managed\"} 2\n"));

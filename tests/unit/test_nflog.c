@@ -291,6 +291,31 @@ test_minimal_record(void **state)
 	assert_int_equal(r.indev, 0);
 }
 
+/* NFULA_SEQ and NFULA_SEQ_GLOBAL (the listener asked for numbers). */
+static void
+test_seq(void **state)
+{
+	struct rb		b;
+	struct nflog_rec	r;
+	uint16_t		two = 0;
+
+	rb_init(&b, AF_INET, 100);
+	rb_u32(&b, NFULA_SEQ, 0xfffffffeu);
+	rb_u32(&b, NFULA_SEQ_GLOBAL, 77);
+	assert_int_equal(nflog_decode(b.buf, b.len, &r), 0);
+	assert_true(r.has_seq && r.has_seq_global);
+	assert_int_equal(r.seq, 0xfffffffeu);
+	assert_int_equal(r.seq_global, 77);
+	/* Absent: not set. */
+	rb_init(&b, AF_INET, 100);
+	assert_int_equal(nflog_decode(b.buf, b.len, &r), 0);
+	assert_false(r.has_seq || r.has_seq_global);
+	/* Too short: malformed. */
+	rb_init(&b, AF_INET, 100);
+	rb_attr(&b, NFULA_SEQ, &two, sizeof(two));
+	assert_int_equal(nflog_decode(b.buf, b.len, &r), -1);
+}
+
 static void
 test_udp_ipv6_ext(void **state)
 {
@@ -851,6 +876,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_syn_ipv4),
 		cmocka_unit_test(test_minimal_record),
+		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_udp_ipv6_ext),
 		cmocka_unit_test(test_sctp_and_ah),
 		cmocka_unit_test(test_icmp_echo),
