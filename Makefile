@@ -19,13 +19,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Pure modules: libc and jansson only; unit-tested without root.
 COMMON	 = src/log.c src/util.c src/labels.c src/errlist.c
 LANG	 = src/selector.c src/jsonloc.c src/policy.c src/k8s.c src/evaluate.c
-PURE	 = $(LANG) src/explain.c src/probeplan.c src/inventory.c src/docker_parse.c src/ir.c src/ir_diff.c \
+PURE	 = $(LANG) src/explain.c src/probeplan.c src/audit.c src/inventory.c src/docker_parse.c src/ir.c src/ir_diff.c \
 	   src/compile.c src/snapshot.c src/control_proto.c src/quarantine.c src/metrics.c \
 	   src/plandiff.c src/pidfile.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
 	   src/metrics_http.c src/notify.c src/bulkheadd.c
-CLI	 = tools/bulkhead.c tools/verify.c tools/probe.c
+CLI	 = tools/bulkhead.c tools/verify.c tools/probe.c tools/audit.c
 # Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
 CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c \
 	       tools/account.c

@@ -8,7 +8,7 @@
  * control.c is the daemon's listener.
  *
  * Requests: {"cmd":"status"}, {"cmd":"reload"}, {"cmd":"plan"},
- *           {"cmd":"containers"},
+ *           {"cmd":"containers"}, {"cmd":"audit"} (audit.h),
  *           {"cmd":"explain","src":S,"dst":D,"protocol":P,"port":N,...}
  *           (explain.h),
  *           {"cmd":"probe-plan","sample":N,"seed":S} (probeplan.h).

@@ -7,6 +7,7 @@
 #ifndef BULKHEAD_DOCKER_H
 #define BULKHEAD_DOCKER_H
 
+#include <net/if.h>
 #include <poll.h>
 #include <stddef.h>
 
@@ -65,6 +66,30 @@ int	docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 int	docker_parse_libpod_network(const char *json, size_t len, char *ifname,
 	    size_t ifnamelen, char *err, size_t errlen);
 
+/* A bridge network's Linux bridge, from the /networks listing. */
+struct docker_bridge {
+	char	name[IF_NAMESIZE];
+};
+
+/*
+ * Parses a /networks listing: the bridges of its bridge networks (the
+ * others, and entries whose bridge cannot be named, are skipped) into a
+ * newly allocated array (caller frees).  Returns the count, or -1 with
+ * err written.
+ */
+int	docker_parse_bridges(const char *json, size_t len,
+	    struct docker_bridge **out, char *err, size_t errlen);
+
+/* What bulkhead audit asks of GET /info; "" when the engine did not say. */
+struct docker_info {
+	char	version[64];		/* ServerVersion */
+	char	firewall_backend[64];	/* FirewallBackend.Driver (API 1.48+) */
+};
+
+/* Parses a GET /info document.  Returns 0, or -1 with err written. */
+int	docker_parse_info(const char *json, size_t len,
+	    struct docker_info *info, char *err, size_t errlen);
+
 /*
  * Extracts the "message" of an engine error document ({"message": "..."})
  * into msg, control characters replaced by '?'.  Returns 0, or -1 when
@@ -120,6 +145,11 @@ int	docker_inspect(struct docker *, const char *id, struct container **out);
  */
 int	docker_network_bridge(struct docker *, const char *id, char *ifname,
 	    size_t len);
+
+/* GET /networks: see docker_parse_bridges.  -1 on error (logged). */
+int	docker_list_bridges(struct docker *, struct docker_bridge **out);
+/* GET /info: see docker_parse_info.  -1 on error (logged). */
+int	docker_info(struct docker *, struct docker_info *info);
 
 /*
  * Starts following GET /events (filtered to container and network events)

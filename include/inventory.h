@@ -31,6 +31,21 @@ struct endpoint {
 };
 
 /*
+ * A port Docker publishes on the host (NetworkSettings.Ports, or
+ * HostConfig.PortBindings when the former is absent): one per binding.
+ */
+struct published_port {
+	int		protocol;	/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	int		port;		/* in the container */
+	int		host_port;	/* 0: not bound yet */
+	char		host_ip[INET6_ADDRSTRLEN];	/* "": every address */
+};
+
+/* Network capabilities granted with --cap-add (HostConfig.CapAdd). */
+#define CT_CAP_NET_ADMIN	0x1
+#define CT_CAP_NET_RAW		0x2
+
+/*
  * From docker_parse_inspect, name and network_mode are never NULL ("" when
  * Docker gave none); sandbox_key is NULL when the container has no network
  * namespace of its own (stopped, or Docker gave an empty SandboxKey).
@@ -43,6 +58,10 @@ struct container {
 	char			*network_mode;	/* "default", "bridge", "host", "none", "container:<id>", ... */
 	int			 pid;
 	int			 running;
+	int			 privileged;	/* HostConfig.Privileged */
+	unsigned int		 cap_add;	/* CT_CAP_*; CapAdd "ALL" sets all */
+	struct published_port	*ports;		/* owned; nports of them */
+	size_t			 nports;
 	struct endpoint		*eps;
 	size_t			 neps;
 	TAILQ_ENTRY(container)	 entry;

@@ -1,7 +1,7 @@
 /*
  * link.h: the link layer (link.c, the only user of libnl): finds the host
- * side veths of a container from its network namespace, and reports link
- * changes.  See shared dataplane notes: RTM_GETNSID on the container's
+ * side veths of a container from its network namespace, lists the host's
+ * bridges (bulkhead audit), and reports link changes.  See shared dataplane notes: RTM_GETNSID on the container's
  * SandboxKey gives a netns id; every host veth whose IFLA_LINK_NETNSID is
  * that id belongs to the container; its master names the bridge.
  */
@@ -33,6 +33,18 @@ void		 link_free(struct link *);
  */
 int	link_find_veths(struct link *, const char *sandbox_key,
 	    struct link_veth *out, size_t max);
+
+struct link_bridge {
+	char		name[IF_NAMESIZE];
+	int		ifindex;
+	int		nports;			/* interfaces enslaved to it */
+};
+
+/*
+ * Fills out[0..max) with the host's Linux bridges.  Returns the number
+ * found (at most max), or -1 on error (logged).
+ */
+int	link_list_bridges(struct link *, struct link_bridge *out, size_t max);
 
 /*
  * A file descriptor that becomes readable on RTM_NEWLINK/RTM_DELLINK;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "control.h"
 #include "controller.h"
 #include "docker.h"
@@ -886,6 +887,45 @@ controller_metrics(struct controller *ctl)
 	return strbuf_detach(&sb);
 }
 
+/*
+ * audit: the host's facts (its bridges, Docker's bridge networks and
+ * firewall backend, br_netfilter) and what escapes segmentation.
+ */
+static json_t *
+controller_audit(struct controller *ctl)
+{
+	struct audit_host	 h;
+	struct link_bridge	 brs[256];
+	struct docker_bridge	*dbs = NULL;
+	struct docker_info	 info;
+	json_t			*o;
+	int			 n, i;
+
+	audit_host_init(&h);
+	if ((n = link_list_bridges(ctl->link, brs, ARRAY_SIZE(brs))) >= 0) {
+		h.bridges_listed = 1;
+		for (i = 0; i < n; i++)
+			audit_host_add_bridge(&h, brs[i].name, brs[i].nports);
+	}
+	if ((n = docker_list_bridges(ctl->docker, &dbs)) >= 0) {
+		h.docker_listed = 1;
+		for (i = 0; i < n; i++)
+			audit_host_docker_bridge(&h, dbs[i].name);
+	}
+	free(dbs);
+	if (docker_info(ctl->docker, &info) == 0) {
+		h.docker_answered = 1;
+		strlcpy_bh(h.docker_version, info.version,
+		    sizeof(h.docker_version));
+		strlcpy_bh(h.firewall_backend, info.firewall_backend,
+		    sizeof(h.firewall_backend));
+	}
+	audit_read_brnf(&h, "/proc");
+	o = audit_report(ctl->ps, &ctl->inv, &h);
+	audit_host_release(&h);
+	return o;
+}
+
 static json_t *
 controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 {
@@ -917,6 +957,8 @@ controller_dispatch(struct controller *ctl, const char *cmd, json_t *req)
 		json_object_set_new(o, "in_sync", json_boolean(!ctl->dirty));
 		return o;
 	}
+	if (strcmp(cmd, "audit") == 0)
+		return controller_audit(ctl);
 	if (strcmp(cmd, "reload") != 0)
 		return controller_error("unknown command");
 	if (controller_reload(ctl, &errs) == -1) {

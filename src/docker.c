@@ -2,7 +2,7 @@
  * docker.c: the Docker Engine API over its unix socket, the only user of
  * libcurl.  Two transfers never share a handle: the /events stream runs on
  * a multi handle serviced by docker_wait (the daemon's poll), and the
- * synchronous calls (list, inspect, networks) run on their own easy
+ * synchronous calls (list, inspect, networks, info) run on their own easy
  * handle with timeouts.  While a synchronous call is in flight the stream
  * is not read; its events wait in the socket buffer until the next
  * docker_wait.  The documents are parsed by docker_parse.c.
@@ -329,6 +329,52 @@ docker_network_bridge(struct docker *d, const char *id, char *ifname,
 	if ((rc = docker_parse_network_bridge(b.sb.buf, b.sb.len, ifname, len,
 	    err, sizeof(err))) == -1)
 		log_warnx("inspect network %.12s: %s", id, err);
+out:
+	strbuf_release(&b.sb);
+	return rc;
+}
+
+int
+docker_list_bridges(struct docker *d, struct docker_bridge **out)
+{
+	struct body	 b;
+	char		 err[256];
+	long		 status;
+	int		 n = -1;
+
+	*out = NULL;
+	if ((status = docker_get(d, "/networks", &b)) == -1)
+		goto out;
+	if (status != 200) {
+		docker_http_error("list networks", status, &b);
+		goto out;
+	}
+	if ((n = docker_parse_bridges(b.sb.buf, b.sb.len, out, err,
+	    sizeof(err))) == -1)
+		log_warnx("list networks: %s", err);
+out:
+	strbuf_release(&b.sb);
+	return n;
+}
+
+int
+docker_info(struct docker *d, struct docker_info *info)
+{
+	struct body	 b;
+	char		 err[256];
+	long		 status;
+	int		 rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	if ((status = docker_get(d, "/info", &b)) == -1)
+		goto out;
+	if (status != 200) {
+		docker_http_error("engine info", status, &b);
+		goto out;
+	}
+	if ((rc = docker_parse_info(b.sb.buf, b.sb.len, info, err,
+	    sizeof(err))) == -1)
+		log_warnx("engine info: %s", err);
 out:
 	strbuf_release(&b.sb);
 	return rc;

@@ -10,10 +10,12 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -32,6 +34,10 @@
 #define NETWORKS_MAX		1024
 #define ADDR_MAX_LEN		64
 #define LIST_MAX		65536
+#define CAPS_MAX		1024
+#define CAP_NAME_MAX		64
+#define PORTS_MAX		65536
+#define INFO_STR_MAX		64
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -389,6 +395,181 @@ inspect_network(json_t *root, struct container *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* A capability name as Docker keeps it ("CAP_NET_ADMIN", "net_admin"). */
+static unsigned int
+cap_bits(const char *name)
+{
+	if (strncasecmp(name, "CAP_", 4) == 0)
+		name += 4;
+	if (strcasecmp(name, "ALL") == 0)
+		return CT_CAP_NET_ADMIN | CT_CAP_NET_RAW;
+	if (strcasecmp(name, "NET_ADMIN") == 0)
+		return CT_CAP_NET_ADMIN;
+	if (strcasecmp(name, "NET_RAW") == 0)
+		return CT_CAP_NET_RAW;
+	return 0;
+}
+
+/* HostConfig.Privileged and the network capabilities of HostConfig.CapAdd. */
+static int
+inspect_privileges(json_t *root, struct container *c, char *err,
+    size_t errlen)
+{
+	json_t		*host, *caps, *v;
+	const char	*name;
+	size_t		 i;
+
+	if (get_object(root, "HostConfig", &host, "HostConfig", err,
+	    errlen) == -1 ||
+	    get_bool(host, "Privileged", &c->privileged,
+	    "HostConfig.Privileged", err, errlen) == -1)
+		return -1;
+	caps = host ? json_object_get(host, "CapAdd") : NULL;
+	if (caps == NULL || json_is_null(caps))
+		return 0;
+	if (!json_is_array(caps) || json_array_size(caps) > CAPS_MAX) {
+		seterr(err, errlen, "HostConfig.CapAdd is not an array or too "
+		    "long");
+		return -1;
+	}
+	json_array_foreach(caps, i, v) {
+		if (check_string(v, CAP_NAME_MAX, &name, "HostConfig.CapAdd "
+		    "entry", err, errlen) == -1)
+			return -1;
+		if (name != NULL)
+			c->cap_add |= cap_bits(name);
+	}
+	return 0;
+}
+
+/* "80/tcp" into its port and protocol; -1 when it is anything else. */
+static int
+parse_port_key(const char *key, int *port, int *proto)
+{
+	char	*end;
+	long	 n;
+
+	if (key[0] < '0' || key[0] > '9')
+		return -1;
+	n = strtol(key, &end, 10);
+	if (n < 1 || n > 65535 || *end != '/')
+		return -1;
+	*port = (int)n;
+	if (strcmp(end + 1, "tcp") == 0)
+		*proto = IPPROTO_TCP;
+	else if (strcmp(end + 1, "udp") == 0)
+		*proto = IPPROTO_UDP;
+	else if (strcmp(end + 1, "sctp") == 0)
+		*proto = IPPROTO_SCTP;
+	else
+		return -1;
+	return 0;
+}
+
+/* One {"HostIp": "0.0.0.0", "HostPort": "8080"} binding of key into pp. */
+static int
+port_binding(const char *key, json_t *b, struct published_port *pp,
+    char *err, size_t errlen)
+{
+	const char	*ip, *hp;
+	struct in6_addr	 a;
+	char		*end;
+	long		 n = 0;
+
+	if (!json_is_object(b)) {
+		seterr(err, errlen, "port %.16s: binding is not an object", key);
+		return -1;
+	}
+	if (get_string(b, "HostIp", ADDR_MAX_LEN, &ip, "port HostIp", err,
+	    errlen) == -1 ||
+	    get_string(b, "HostPort", 16, &hp, "port HostPort", err,
+	    errlen) == -1)
+		return -1;
+	if (ip && ip[0] && inet_pton(AF_INET, ip, &a) != 1 &&
+	    inet_pton(AF_INET6, ip, &a) != 1) {
+		seterr(err, errlen, "port %.16s: bad HostIp %s", key, ip);
+		return -1;
+	}
+	if (hp && hp[0]) {
+		n = strtol(hp, &end, 10);
+		if (*end != '\0' || n < 0 || n > 65535) {
+			seterr(err, errlen, "port %.16s: bad HostPort %s", key,
+			    hp);
+			return -1;
+		}
+	}
+	strlcpy_bh(pp->host_ip, ip ? ip : "", sizeof(pp->host_ip));
+	pp->host_port = (int)n;
+	return 0;
+}
+
+/* The bindings of one port key ("80/tcp": [...] or null: not published). */
+static int
+inspect_port(struct container *c, const char *key, json_t *v, char *err,
+    size_t errlen)
+{
+	struct published_port	 pp;
+	json_t			*b;
+	size_t			 i;
+
+	memset(&pp, 0, sizeof(pp));
+	if (parse_port_key(key, &pp.port, &pp.protocol) == -1) {
+		seterr(err, errlen, "bad port %.16s", key);
+		return -1;
+	}
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_array(v)) {
+		seterr(err, errlen, "port %.16s: bindings are not an array", key);
+		return -1;
+	}
+	if (c->nports + json_array_size(v) > PORTS_MAX) {
+		seterr(err, errlen, "too many published ports");
+		return -1;
+	}
+	c->ports = xreallocarray(c->ports, c->nports + json_array_size(v) + 1,
+	    sizeof(*c->ports));
+	json_array_foreach(v, i, b) {
+		if (port_binding(key, b, &pp, err, errlen) == -1)
+			return -1;
+		c->ports[c->nports++] = pp;
+	}
+	return 0;
+}
+
+/*
+ * The published ports: NetworkSettings.Ports (what is bound), else
+ * HostConfig.PortBindings (what was asked for).
+ */
+static int
+inspect_ports(json_t *root, struct container *c, char *err, size_t errlen)
+{
+	json_t		*ns, *host, *ports, *v;
+	const char	*key;
+
+	if (get_object(root, "NetworkSettings", &ns, "NetworkSettings", err,
+	    errlen) == -1 ||
+	    get_object(ns, "Ports", &ports, "NetworkSettings.Ports", err,
+	    errlen) == -1)
+		return -1;
+	if (ports == NULL && (get_object(root, "HostConfig", &host,
+	    "HostConfig", err, errlen) == -1 ||
+	    get_object(host, "PortBindings", &ports,
+	    "HostConfig.PortBindings", err, errlen) == -1))
+		return -1;
+	if (ports == NULL)
+		return 0;
+	if (json_object_size(ports) > PORTS_MAX) {
+		seterr(err, errlen, "too many ports (%zu)",
+		    json_object_size(ports));
+		return -1;
+	}
+	json_object_foreach(ports, key, v)
+		if (inspect_port(c, key, v, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
 struct container *
 docker_parse_inspect(const char *json, size_t len, char *err, size_t errlen)
 {
@@ -401,7 +582,9 @@ docker_parse_inspect(const char *json, size_t len, char *err, size_t errlen)
 	if (inspect_identity(root, c, err, errlen) == -1 ||
 	    inspect_labels(root, c, err, errlen) == -1 ||
 	    inspect_state(root, c, err, errlen) == -1 ||
-	    inspect_network(root, c, err, errlen) == -1)
+	    inspect_network(root, c, err, errlen) == -1 ||
+	    inspect_privileges(root, c, err, errlen) == -1 ||
+	    inspect_ports(root, c, err, errlen) == -1)
 		goto err_container;
 	json_decref(root);
 	return c;
@@ -613,19 +796,15 @@ valid_ifname(const char *s)
 	return 1;
 }
 
-int
-docker_parse_network_bridge(const char *json, size_t len, char *ifname,
-    size_t ifnamelen, char *err, size_t errlen)
+/* The bridge of one network object; see docker_parse_network_bridge. */
+static int
+network_bridge(json_t *root, char *ifname, size_t ifnamelen, char *err,
+    size_t errlen)
 {
-	json_t		*root, *opts;
+	json_t		*opts;
 	const char	*driver, *name, *id, *brname = NULL;
 	char		 buf[IF_NAMESIZE];
-	int		 rc = -1;
 
-	if (ifname != NULL && ifnamelen > 0)
-		ifname[0] = '\0';
-	if ((root = parse_doc(json, len, err, errlen)) == NULL)
-		return -1;
 	if (get_string(root, "Driver", 1024, &driver, "Driver", err,
 	    errlen) == -1 ||
 	    get_string(root, "Name", NAME_MAX_LEN, &name, "Name", err,
@@ -634,15 +813,13 @@ docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 	    get_object(root, "Options", &opts, "Options", err, errlen) == -1 ||
 	    get_string(opts, "com.docker.network.bridge.name", 1024, &brname,
 	    "bridge name option", err, errlen) == -1)
-		goto out;
+		return -1;
 	if (driver == NULL) {
 		seterr(err, errlen, "network without Driver");
-		goto out;
+		return -1;
 	}
-	if (strcmp(driver, "bridge") != 0) {
-		rc = 1;
-		goto out;
-	}
+	if (strcmp(driver, "bridge") != 0)
+		return 1;
 	if (brname && brname[0])
 		strlcpy_bh(buf, brname, sizeof(buf));
 	else if (name && strcmp(name, "bridge") == 0)
@@ -651,20 +828,121 @@ docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 		snprintf(buf, sizeof(buf), "br-%.12s", id);
 	else {
 		seterr(err, errlen, "bridge network without a usable Id");
-		goto out;
+		return -1;
 	}
 	if ((brname && strlen(brname) >= sizeof(buf)) || !valid_ifname(buf)) {
 		seterr(err, errlen, "bad bridge name %.64s", brname ? brname : buf);
-		goto out;
+		return -1;
 	}
 	if (ifname == NULL || strlen(buf) >= ifnamelen) {
 		seterr(err, errlen, "bridge name %s does not fit", buf);
-		goto out;
+		return -1;
 	}
 	strlcpy_bh(ifname, buf, ifnamelen);
+	return 0;
+}
+
+int
+docker_parse_network_bridge(const char *json, size_t len, char *ifname,
+    size_t ifnamelen, char *err, size_t errlen)
+{
+	json_t	*root;
+	int	 rc;
+
+	if (ifname != NULL && ifnamelen > 0)
+		ifname[0] = '\0';
+	if ((root = parse_doc(json, len, err, errlen)) == NULL)
+		return -1;
+	rc = network_bridge(root, ifname, ifnamelen, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+int
+docker_parse_bridges(const char *json, size_t len,
+    struct docker_bridge **out, char *err, size_t errlen)
+{
+	json_error_t	 je;
+	json_t		*root, *v;
+	size_t		 i, n = 0;
+	char		 e[256];
+
+	*out = NULL;
+	if (json == NULL || (root = json_loadb(json, len, 0, &je)) == NULL) {
+		seterr(err, errlen, "invalid json");
+		return -1;
+	}
+	if (!json_is_array(root) || json_array_size(root) > LIST_MAX) {
+		seterr(err, errlen, "network listing is not an array or too long");
+		json_decref(root);
+		return -1;
+	}
+	*out = xcalloc(json_array_size(root) + 1, sizeof(**out));
+	json_array_foreach(root, i, v) {
+		if (!json_is_object(v)) {
+			seterr(err, errlen, "network %zu is not an object", i);
+			goto err;
+		}
+		if (network_bridge(v, (*out)[n].name, sizeof((*out)[n].name), e,
+		    sizeof(e)) == 0)
+			n++;
+		else
+			(*out)[n].name[0] = '\0';	/* not a bridge, or odd: skipped */
+	}
+	json_decref(root);
+	return (int)n;
+err:
+	free(*out);
+	*out = NULL;
+	json_decref(root);
+	return -1;
+}
+
+/* A short engine string (a driver, a version): printable ASCII only. */
+static int
+info_string(json_t *o, const char *key, char *out, size_t outlen,
+    const char *what, char *err, size_t errlen)
+{
+	const char	*s;
+	size_t		 i;
+
+	out[0] = '\0';
+	if (get_string(o, key, INFO_STR_MAX, &s, what, err, errlen) == -1)
+		return -1;
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f) {
+			seterr(err, errlen, "%s: not printable ASCII", what);
+			return -1;
+		}
+	strlcpy_bh(out, s, outlen);
+	return 0;
+}
+
+int
+docker_parse_info(const char *json, size_t len, struct docker_info *info,
+    char *err, size_t errlen)
+{
+	json_t	*root, *fw;
+	int	 rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	if ((root = parse_doc(json, len, err, errlen)) == NULL)
+		return -1;
+	if (info_string(root, "ServerVersion", info->version,
+	    sizeof(info->version), "ServerVersion", err, errlen) == -1 ||
+	    get_object(root, "FirewallBackend", &fw, "FirewallBackend", err,
+	    errlen) == -1 ||
+	    info_string(fw, "Driver", info->firewall_backend,
+	    sizeof(info->firewall_backend), "FirewallBackend.Driver", err,
+	    errlen) == -1)
+		goto out;
 	rc = 0;
 out:
 	json_decref(root);
+	if (rc == -1)
+		memset(info, 0, sizeof(*info));
 	return rc;
 }
 

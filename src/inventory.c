@@ -28,6 +28,7 @@ container_free(struct container *c)
 	free(c->sandbox_key);
 	free(c->network_mode);
 	free(c->eps);
+	free(c->ports);
 	free(c);
 }
 

@@ -3,7 +3,8 @@
  * host-side veths without entering its network namespace: the host's id
  * for the container's netns (RTM_GETNSID on its SandboxKey file) names
  * every host veth whose peer lives there (IFLA_LINK_NETNSID); the veth's
- * master is the Docker network's bridge.  Also reports link changes so
+ * master is the Docker network's bridge.  Lists the host's bridges for
+ * bulkhead audit.  Also reports link changes so
  * that work waiting for a veth is retried (see controller.c).
  */
 #include <errno.h>
@@ -189,6 +190,47 @@ link_find_veths(struct link *l, const char *sandbox_key,
 	}
 	nl_cache_free(cache);
 	return (int)(n < max ? n : max);
+}
+
+static int
+link_is_bridge(struct rtnl_link *rl)
+{
+	const char	*type = rtnl_link_get_type(rl);
+
+	return type != NULL && strcmp(type, "bridge") == 0;
+}
+
+int
+link_list_bridges(struct link *l, struct link_bridge *out, size_t max)
+{
+	struct nl_cache		*cache;
+	struct nl_object	*obj, *o2;
+	size_t			 n = 0;
+	int			 rc;
+
+	if ((rc = rtnl_link_alloc_cache(l->sk, AF_UNSPEC, &cache)) < 0) {
+		log_warnx("link: dump links: %s", nl_geterror(rc));
+		return -1;
+	}
+	for (obj = nl_cache_get_first(cache); obj && n < max;
+	    obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *rl = (struct rtnl_link *)obj;
+
+		if (!link_is_bridge(rl))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		strlcpy_bh(out[n].name, rtnl_link_get_name(rl),
+		    sizeof(out[n].name));
+		out[n].ifindex = rtnl_link_get_ifindex(rl);
+		for (o2 = nl_cache_get_first(cache); o2;
+		    o2 = nl_cache_get_next(o2))
+			if (rtnl_link_get_master((struct rtnl_link *)o2) ==
+			    out[n].ifindex)
+				out[n].nports++;
+		n++;
+	}
+	nl_cache_free(cache);
+	return (int)n;
 }
 
 int

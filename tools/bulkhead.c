@@ -1,6 +1,7 @@
 /*
  * bulkhead.c: the operator's command line.  Talks to bulkheadd over its
- * control socket (status, reload, plan, explain, quarantine, release) and
+ * control socket (status, reload, plan, explain, quarantine, release,
+ * metrics, audit: tools/audit.c) and
  * checks rule files offline (check).  Exit codes: 0 success, 1 refused or
  * failed (rules invalid, reload refused; explain: denied), 2 usage error
  * (explain: also unknown endpoint or invalid rules), 3 daemon unreachable.
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit.h"
 #include "control.h"
 #include "compile.h"
 #include "errlist.h"
@@ -65,6 +67,8 @@ usage(FILE *f)
 	    "                   send real probes between containers and report\n"
 	    "                   where the kernel does not do what the policies\n"
 	    "                   promise (verify --help); exit 1 on a mismatch\n"
+	    "  audit            what escapes segmentation on this host (audit --help);\n"
+	    "                   exit 1 when a finding is of high severity\n"
 	    "options:\n"
 	    "  -s, --control-socket PATH  (default %s)\n"
 	    "  -o, --output text|json\n"
@@ -859,6 +863,9 @@ main(int argc, char **argv)
 	if (strcmp(verb, "verify") == 0)
 		return verify_main(cli.socket, cli.json, argc - optind + 1,
 		    argv + optind - 1);
+	if (strcmp(verb, "audit") == 0)
+		return audit_cli(cli.socket, cli.json, cli.timeout_ms,
+		    argc - optind, argv + optind);
 	fprintf(stderr, "bulkhead: unknown verb %s\n", verb);
 	usage(stderr);
 	return EXIT_USAGE;
