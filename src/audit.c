@@ -325,9 +325,11 @@ audit_port_finding(struct audit *a, const struct container *ct,
 		    "its ingress (%s): %s can open it", port, bind,
 		    v->reason == EVAL_AUDIT_ONLY ? "only audit policies "
 		    "select it" : "no policy selects it", who);
-		o = audit_add_ct(a, sev, "published-port-open", ct, "write an "
-		    "ingress policy selecting it that allows only the sources "
-		    "it serves, or publish on 127.0.0.1 only", text);
+		o = audit_add_ct(a, sev, "published-port-open", ct, loopback ?
+		    "write an ingress policy selecting it that allows only "
+		    "the sources it serves" : "write an ingress policy "
+		    "selecting it that allows only the sources it serves, or "
+		    "publish on 127.0.0.1 only", text);
 	}
 	json_object_set_new(o, "port", json_string(port));
 	json_object_set_new(o, "binding", json_string(bind));
