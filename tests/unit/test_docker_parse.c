@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -475,6 +476,270 @@ test_list(void **state)
 	assert_int_equal(docker_parse_list(L("[{\"Id\":\"ab\""), &ids, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "invalid json"));
+}
+
+/* ---- privileges and published ports (bulkhead audit) ---- */
+
+static const struct published_port *
+find_port(const struct container *c, int proto, int port, const char *ip)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nports; i++)
+		if (c->ports[i].protocol == proto && c->ports[i].port == port &&
+		    strcmp(c->ports[i].host_ip, ip) == 0)
+			return &c->ports[i];
+	return NULL;
+}
+
+static void
+test_inspect_privileges(void **state)
+{
+	struct container	*c;
+
+	/* Recorded: docker run --privileged (the engine then failed to start it). */
+	c = inspect_fixture("inspect_priv.json");
+	assert_true(c->privileged);
+	assert_int_equal(c->cap_add, 0);
+	container_free(c);
+	/* --cap-add NET_ADMIN --cap-add net_raw --cap-drop CHOWN */
+	c = inspect_fixture("inspect_caps.json");
+	assert_false(c->privileged);
+	assert_int_equal(c->cap_add, CT_CAP_NET_ADMIN | CT_CAP_NET_RAW);
+	assert_int_equal(c->nports, 0);
+	container_free(c);
+	c = inspect_fixture("inspect_bridge.json");
+	assert_false(c->privileged);
+	assert_int_equal(c->cap_add, 0);
+	assert_int_equal(c->nports, 0);
+	container_free(c);
+}
+
+static unsigned int
+caps_of(const char *list)
+{
+	char			*s = xasprintf("{\"Id\":\"ab\",\"HostConfig\":"
+				    "{\"CapAdd\":%s}}", list), err[256];
+	struct container	*c = docker_parse_inspect(s, strlen(s), err,
+				    sizeof(err));
+	unsigned int		 caps;
+
+	free(s);
+	if (c == NULL)
+		fail_msg("%s: %s", list, err);
+	caps = c->cap_add;
+	container_free(c);
+	return caps;
+}
+
+static void
+test_inspect_caps_synthetic(void **state)
+{
+	assert_int_equal(caps_of("[\"net_admin\"]"), CT_CAP_NET_ADMIN);
+	assert_int_equal(caps_of("[\"cap_net_raw\"]"), CT_CAP_NET_RAW);
+	assert_int_equal(caps_of("[\"ALL\"]"), CT_CAP_NET_ADMIN | CT_CAP_NET_RAW);
+	assert_int_equal(caps_of("[\"CAP_ALL\"]"),
+	    CT_CAP_NET_ADMIN | CT_CAP_NET_RAW);
+	assert_int_equal(caps_of("[\"SYS_ADMIN\", \"NET_BIND_SERVICE\"]"), 0);
+	assert_int_equal(caps_of("[\"NET_ADMINX\", \"CAP_\"]"), 0);
+	assert_int_equal(caps_of("null"), 0);
+	assert_int_equal(caps_of("[]"), 0);
+	assert_inspect_fails("{\"Id\":\"ab\",\"HostConfig\":{\"CapAdd\":\"ALL\"}}",
+	    "CapAdd is not an array");
+	assert_inspect_fails("{\"Id\":\"ab\",\"HostConfig\":{\"CapAdd\":[1]}}",
+	    "CapAdd entry is not a string");
+	assert_inspect_fails("{\"Id\":\"ab\",\"HostConfig\":{\"CapAdd\":[\""
+	    "NET_ADMINNET_ADMINNET_ADMINNET_ADMINNET_ADMINNET_ADMINNET_ADMINN"
+	    "ET_ADMIN\"]}}", "CapAdd entry too long");
+	assert_inspect_fails("{\"Id\":\"ab\",\"HostConfig\":{\"Privileged\":1}}",
+	    "Privileged is not a boolean");
+}
+
+static void
+test_inspect_ports(void **state)
+{
+	struct container		*c;
+	const struct published_port	*pp;
+
+	/* -p 18080:80 -p 127.0.0.1:18443:443/tcp -p 18053:53/udp --expose 9000 */
+	c = inspect_fixture("inspect_ports.json");
+	assert_int_equal(c->nports, 5);
+	assert_non_null(pp = find_port(c, IPPROTO_TCP, 80, "0.0.0.0"));
+	assert_int_equal(pp->host_port, 18080);
+	assert_non_null(pp = find_port(c, IPPROTO_TCP, 80, "::"));
+	assert_int_equal(pp->host_port, 18080);
+	assert_non_null(pp = find_port(c, IPPROTO_TCP, 443, "127.0.0.1"));
+	assert_int_equal(pp->host_port, 18443);
+	assert_non_null(pp = find_port(c, IPPROTO_UDP, 53, "0.0.0.0"));
+	assert_int_equal(pp->host_port, 18053);
+	assert_non_null(find_port(c, IPPROTO_UDP, 53, "::"));
+	/* Exposed, not published. */
+	assert_null(find_port(c, IPPROTO_TCP, 9000, "0.0.0.0"));
+	container_free(c);
+	/* --network container:<bhfix-ports>: no ports, no namespace of its own. */
+	c = inspect_fixture("inspect_share.json");
+	assert_string_equal(c->network_mode, "container:6e1e3805168dea8a1290c98"
+	    "20a6a60004f9b816b5a5570ef3194c9aee9d21345");
+	assert_null(c->sandbox_key);
+	assert_int_equal(c->nports, 0);
+	container_free(c);
+}
+
+static struct container *
+ports_of(const char *doc)
+{
+	struct container	*c;
+	char			 err[256];
+
+	if ((c = docker_parse_inspect(doc, strlen(doc), err,
+	    sizeof(err))) == NULL)
+		fail_msg("%s: %s", doc, err);
+	return c;
+}
+
+static void
+test_inspect_ports_synthetic(void **state)
+{
+	struct container	*c;
+
+	/* Without NetworkSettings.Ports, what was asked for. */
+	c = ports_of("{\"Id\":\"ab\",\"HostConfig\":{\"PortBindings\":"
+	    "{\"8080/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"\"}],"
+	    "\"9/sctp\":[{\"HostIp\":\"::1\",\"HostPort\":\"99\"}]}}}");
+	assert_int_equal(c->nports, 2);
+	assert_non_null(find_port(c, IPPROTO_TCP, 8080, ""));
+	assert_int_equal(find_port(c, IPPROTO_TCP, 8080, "")->host_port, 0);
+	assert_int_equal(find_port(c, IPPROTO_SCTP, 9, "::1")->host_port, 99);
+	container_free(c);
+	/* NetworkSettings.Ports, even empty, wins over PortBindings. */
+	c = ports_of("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":{}},"
+	    "\"HostConfig\":{\"PortBindings\":{\"80/tcp\":[{}]}}}");
+	assert_int_equal(c->nports, 0);
+	container_free(c);
+	c = ports_of("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":null}}");
+	assert_int_equal(c->nports, 0);
+	container_free(c);
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":[]}}",
+	    "NetworkSettings.Ports is not an object");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/icmp\":null}}}", "bad port 80/icmp");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"0/tcp\":null}}}", "bad port");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"65536/tcp\":null}}}", "bad port");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\" 80/tcp\":null}}}", "bad port");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80\":null}}}", "bad port");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":{}}}}", "bindings are not an array");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[7]}}}", "binding is not an object");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[{\"HostIp\":\"1.2.3\"}]}}}", "bad HostIp");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[{\"HostIp\":5}]}}}", "HostIp is not a string");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[{\"HostPort\":\"65536\"}]}}}", "bad HostPort");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[{\"HostPort\":\"80x\"}]}}}", "bad HostPort");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[{\"HostPort\":\"-1\"}]}}}", "bad HostPort");
+	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/tcp\":[{\"HostPort\":\"00000000000000000080\"}]}}}",
+	    "HostPort too long");
+	assert_inspect_fails("{\"Id\":\"ab\",\"HostConfig\":{\"PortBindings\":"
+	    "{\"80/tcp\":[{\"HostIp\":\"x\"}]}}}", "bad HostIp");
+}
+
+/* ---- the network listing and the engine's info (bulkhead audit) ---- */
+
+static int
+has_bridge(const struct docker_bridge *b, int n, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(b[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_bridges_list(void **state)
+{
+	struct docker_bridge	*b;
+	char			*doc, err[256];
+	size_t			 len;
+	int			 n;
+
+	/* Recorded: bridge, host, none, a user network, one with a named bridge. */
+	doc = fixture("networks_list.json", &len);
+	n = docker_parse_bridges(doc, len, &b, err, sizeof(err));
+	free(doc);
+	assert_int_equal(n, 3);
+	assert_true(has_bridge(b, n, "docker0"));
+	assert_true(has_bridge(b, n, "br-3ea76839eefc"));
+	assert_true(has_bridge(b, n, "bhfix-br"));
+	free(b);
+	/* Odd networks are skipped, not fatal. */
+	n = docker_parse_bridges(L("[{\"Driver\":\"bridge\",\"Id\":\"x\"},"
+	    "{\"Driver\":\"macvlan\"},{\"Driver\":\"bridge\",\"Name\":\"bridge\"}]"),
+	    &b, err, sizeof(err));
+	assert_int_equal(n, 1);
+	assert_string_equal(b[0].name, "docker0");
+	free(b);
+	n = docker_parse_bridges(L("[]"), &b, err, sizeof(err));
+	assert_int_equal(n, 0);
+	free(b);
+	assert_int_equal(docker_parse_bridges(L("{}"), &b, err, sizeof(err)), -1);
+	assert_null(b);
+	assert_int_equal(docker_parse_bridges(L("[1]"), &b, err, sizeof(err)), -1);
+	assert_null(b);
+	assert_non_null(strstr(err, "not an object"));
+	assert_int_equal(docker_parse_bridges(L("[{"), &b, err, sizeof(err)), -1);
+	assert_int_equal(docker_parse_bridges(NULL, 0, &b, err, sizeof(err)), -1);
+}
+
+static void
+test_info(void **state)
+{
+	struct docker_info	 info;
+	char			*doc, err[256];
+	size_t			 len;
+
+	/* Recorded from Debian's 20.10 engine: FirewallBackend is null. */
+	doc = fixture("info.json", &len);
+	assert_int_equal(docker_parse_info(doc, len, &info, err, sizeof(err)), 0);
+	free(doc);
+	assert_string_equal(info.version, "20.10.24+dfsg1");
+	assert_string_equal(info.firewall_backend, "");
+	/* API 1.48 and later. */
+	assert_int_equal(docker_parse_info(L("{\"ServerVersion\":\"29.0.1\","
+	    "\"FirewallBackend\":{\"Driver\":\"nftables\",\"Info\":"
+	    "[[\"ReloadedAt\",\"2025-01-01T00:00:00Z\"]]}}"), &info, err,
+	    sizeof(err)), 0);
+	assert_string_equal(info.version, "29.0.1");
+	assert_string_equal(info.firewall_backend, "nftables");
+	assert_int_equal(docker_parse_info(L("{\"FirewallBackend\":{\"Driver\":"
+	    "\"iptables+firewalld\"}}"), &info, err, sizeof(err)), 0);
+	assert_string_equal(info.firewall_backend, "iptables+firewalld");
+	assert_string_equal(info.version, "");
+	assert_int_equal(docker_parse_info(L("{}"), &info, err, sizeof(err)), 0);
+	assert_int_equal(docker_parse_info(L("{\"FirewallBackend\":\"x\"}"),
+	    &info, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "FirewallBackend is not an object"));
+	assert_int_equal(docker_parse_info(L("{\"FirewallBackend\":{\"Driver\":"
+	    "\"a\\nb\"}}"), &info, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not printable"));
+	assert_string_equal(info.firewall_backend, "");
+	assert_int_equal(docker_parse_info(L("{\"ServerVersion\":\"\\u00e9\"}"),
+	    &info, err, sizeof(err)), -1);
+	assert_int_equal(docker_parse_info(L("{\"ServerVersion\":\"0123456789"
+	    "0123456789012345678901234567890123456789012345678901234\"}"), &info,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+	assert_int_equal(docker_parse_info(L("[]"), &info, err, sizeof(err)), -1);
 }
 
 /* ---- networks ---- */
@@ -1031,6 +1296,12 @@ main(void)
 		cmocka_unit_test(test_inspect_minimal),
 		cmocka_unit_test(test_inspect_malformed),
 		cmocka_unit_test(test_inspect_deep_nesting),
+		cmocka_unit_test(test_inspect_privileges),
+		cmocka_unit_test(test_inspect_caps_synthetic),
+		cmocka_unit_test(test_inspect_ports),
+		cmocka_unit_test(test_inspect_ports_synthetic),
+		cmocka_unit_test(test_bridges_list),
+		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_network_bridge),
 		cmocka_unit_test(test_network_bridge_synthetic),
