@@ -219,8 +219,8 @@ audit_privileges(struct audit *a, const struct container *ct)
 		audit_add_ct(a, SEV_HIGH, "privileged", ct, "drop "
 		    "--privileged; add only the capabilities it needs",
 		    "privileged: holds every capability and the host's "
-		    "devices, so it can change the host's firewall, bulkhead's "
-		    "tables included, and leave its own namespace");
+		    "devices, so it can escape to the host and change its "
+		    "firewall, bulkhead's tables included");
 		return;		/* it has NET_ADMIN and NET_RAW too */
 	}
 	if (ct->cap_add & CT_CAP_NET_ADMIN)
