@@ -62,6 +62,7 @@ audit_host_add_bridge(struct audit_host *h, const char *name, int nports)
 	b = &h->bridges[h->nbridges++];
 	memset(b, 0, sizeof(*b));
 	strlcpy_bh(b->name, name, sizeof(b->name));
+	utf8_scrub(b->name);	/* the kernel allows any byte in a name */
 	b->nports = nports;
 }
 

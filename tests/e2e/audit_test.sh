@@ -16,6 +16,8 @@
 need_root
 
 GROUP=119
+# BULKHEADD: the daemon binary under test (a sanitized one, say).
+BULKHEADD=${BULKHEADD:-$B/bulkheadd}
 W=$(mktemp -d /tmp/bulkhead-audit.XXXXXX)
 RULES=$W/rules SOCK=$W/control.sock
 mkdir -p "$RULES"
@@ -27,6 +29,7 @@ NF6_SAVED=
 
 teardown() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	[ -n "$KEEP_LOG" ] && cp "$W/bulkheadd.log" "$KEEP_LOG"
 	[ -n "$NF6_SAVED" ] && echo "$NF6_SAVED" >"$NF6"
 	ip link del "$VETH" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
@@ -107,14 +110,16 @@ fi
 ip link add "$BR" type bridge && ip link add "$VETH" type veth peer name "${VETH%0}1" &&
 	ip link set "$VETH" master "$BR" || fail "cannot make bridge $BR"
 
-"$B/bulkheadd" --rules "$RULES" --control-socket "$SOCK" --state-dir "$W/state" \
+"$BULKHEADD" --rules "$RULES" --control-socket "$SOCK" --state-dir "$W/state" \
 	--foreground --nflog-group $GROUP -v >>"$W/bulkheadd.log" 2>&1 &
 DPID=$!
 wait_for 30 known bha-host bha-admin bha-all bha-ports bha-share bha-pub bha-clean $PRIV &&
 	pass "daemon knows every test container" ||
 	fail "daemon does not know them all: $(tail -3 "$W/bulkheadd.log")"
 
+t0=$(date +%s%N)
 J=$(bh -o json audit); rc=$?
+echo "# audit answered in $(( ($(date +%s%N) - t0) / 1000000 )) ms ($(jq '.containers' <<<"$J") containers, $(jq '.host.bridges | length' <<<"$J") bridges)"
 T=$(bh audit); trc=$?
 sed 's/^/# /' <<<"$T"
 [ $rc -eq 1 ] && [ $trc -eq 1 ] && pass "exit 1 with high findings (json and text)" ||

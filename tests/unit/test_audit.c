@@ -371,13 +371,15 @@ test_bridges(void **state)
 	audit_host_add_bridge(&host, "br-abc", 1);
 	audit_host_docker_bridge(&host, "br-abc");
 	audit_host_docker_bridge(&host, "not-on-host");
+	audit_host_add_bridge(&host, "bad\xff\xfe", 1);	/* not UTF-8 */
 	run();
+	assert_non_null(find("bad??", "unmanaged-bridge", NULL));
 	assert_string_equal(sev("virbr0", "unmanaged-bridge", NULL), "medium");
 	assert_string_equal(sev("lonely", "unmanaged-bridge", NULL), "info");
 	assert_null(find("br-abc", "unmanaged-bridge", NULL));
 	assert_null(find("docker0", "unmanaged-bridge", NULL));
 	assert_int_equal(json_array_size(json_object_get(json_object_get(ans,
-	    "host"), "bridges")), 4);
+	    "host"), "bridges")), 5);
 	json_array_foreach(json_object_get(json_object_get(ans, "host"),
 	    "bridges"), i, b) {
 		const char *n = json_string_value(json_object_get(b, "name"));
