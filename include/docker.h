@@ -72,7 +72,8 @@ struct docker_bridge {
 };
 
 /*
- * Parses a /networks listing: the bridges of its bridge networks (the
+ * Parses a /networks listing, or Podman's /libpod/networks/json (entries
+ * with a "network_interface"): the bridges of its bridge networks (the
  * others, and entries whose bridge cannot be named, are skipped) into a
  * newly allocated array (caller frees).  Returns the count, or -1 with
  * err written.
@@ -146,7 +147,10 @@ int	docker_inspect(struct docker *, const char *id, struct container **out);
 int	docker_network_bridge(struct docker *, const char *id, char *ifname,
 	    size_t len);
 
-/* GET /networks: see docker_parse_bridges.  -1 on error (logged). */
+/*
+ * Podman's libpod network listing, else GET /networks (Docker): see
+ * docker_parse_bridges.  -1 on error (logged).
+ */
 int	docker_list_bridges(struct docker *, struct docker_bridge **out);
 /* GET /info: see docker_parse_info.  -1 on error (logged). */
 int	docker_info(struct docker *, struct docker_info *info);

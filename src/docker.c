@@ -343,7 +343,12 @@ docker_list_bridges(struct docker *d, struct docker_bridge **out)
 	int		 n = -1;
 
 	*out = NULL;
-	if ((status = docker_get(d, "/networks", &b)) == -1)
+	status = docker_get(d, "/v4.0.0/libpod/networks/json", &b);
+	if (status != 200) {	/* Docker: not Podman's API */
+		strbuf_release(&b.sb);
+		status = docker_get(d, "/networks", &b);
+	}
+	if (status == -1)
 		goto out;
 	if (status != 200) {
 		docker_http_error("list networks", status, &b);

@@ -858,6 +858,8 @@ docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 	return rc;
 }
 
+static int	libpod_bridge(json_t *, char *, size_t, char *, size_t);
+
 int
 docker_parse_bridges(const char *json, size_t len,
     struct docker_bridge **out, char *err, size_t errlen)
@@ -883,8 +885,11 @@ docker_parse_bridges(const char *json, size_t len,
 			seterr(err, errlen, "network %zu is not an object", i);
 			goto err;
 		}
-		if (network_bridge(v, (*out)[n].name, sizeof((*out)[n].name), e,
-		    sizeof(e)) == 0)
+		/* Podman's libpod listing names the bridge; Docker's implies it. */
+		if ((json_object_get(v, "network_interface") ?
+		    libpod_bridge(v, (*out)[n].name, sizeof((*out)[n].name), e,
+		    sizeof(e)) : network_bridge(v, (*out)[n].name,
+		    sizeof((*out)[n].name), e, sizeof(e))) == 0)
 			n++;
 		else
 			(*out)[n].name[0] = '\0';	/* not a bridge, or odd: skipped */
@@ -946,42 +951,48 @@ out:
 	return rc;
 }
 
+/* The bridge of one libpod network object; see docker_parse_libpod_network. */
+static int
+libpod_bridge(json_t *root, char *ifname, size_t ifnamelen, char *err,
+    size_t errlen)
+{
+	const char	*driver, *iface;
+
+	if (get_string(root, "driver", 1024, &driver, "driver", err,
+	    errlen) == -1 ||
+	    get_string(root, "network_interface", 1024, &iface,
+	    "network_interface", err, errlen) == -1)
+		return -1;
+	if (driver == NULL) {
+		seterr(err, errlen, "network without driver");
+		return -1;
+	}
+	if (strcmp(driver, "bridge") != 0)
+		return 1;
+	if (iface == NULL || !valid_ifname(iface)) {
+		seterr(err, errlen, "bad bridge name %.64s", iface ? iface : "");
+		return -1;
+	}
+	if (ifname == NULL || strlen(iface) >= ifnamelen) {
+		seterr(err, errlen, "bridge name %s does not fit", iface);
+		return -1;
+	}
+	strlcpy_bh(ifname, iface, ifnamelen);
+	return 0;
+}
+
 int
 docker_parse_libpod_network(const char *json, size_t len, char *ifname,
     size_t ifnamelen, char *err, size_t errlen)
 {
-	json_t		*root;
-	const char	*driver, *iface;
-	int		 rc = -1;
+	json_t	*root;
+	int	 rc;
 
 	if (ifname != NULL && ifnamelen > 0)
 		ifname[0] = '\0';
 	if ((root = parse_doc(json, len, err, errlen)) == NULL)
 		return -1;
-	if (get_string(root, "driver", 1024, &driver, "driver", err,
-	    errlen) == -1 ||
-	    get_string(root, "network_interface", 1024, &iface,
-	    "network_interface", err, errlen) == -1)
-		goto out;
-	if (driver == NULL) {
-		seterr(err, errlen, "network without driver");
-		goto out;
-	}
-	if (strcmp(driver, "bridge") != 0) {
-		rc = 1;
-		goto out;
-	}
-	if (iface == NULL || !valid_ifname(iface)) {
-		seterr(err, errlen, "bad bridge name %.64s", iface ? iface : "");
-		goto out;
-	}
-	if (ifname == NULL || strlen(iface) >= ifnamelen) {
-		seterr(err, errlen, "bridge name %s does not fit", iface);
-		goto out;
-	}
-	strlcpy_bh(ifname, iface, ifnamelen);
-	rc = 0;
-out:
+	rc = libpod_bridge(root, ifname, ifnamelen, err, errlen);
 	json_decref(root);
 	return rc;
 }

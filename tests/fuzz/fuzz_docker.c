@@ -2,8 +2,8 @@
  * fuzz_docker.c: libFuzzer target for the Docker Engine API parsers: the
  * inspect document (privileges and published ports included), the
  * listing, one event, a network document (and Podman's libpod one), the
- * network listing, the
- * engine's /info, and the streamed /events framer fed in uneven chunks.
+ * network listing, the engine's /info, and the streamed /events framer
+ * fed in uneven chunks.
  */
 #include <stddef.h>
 #include <stdint.h>

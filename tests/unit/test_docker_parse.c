@@ -682,6 +682,20 @@ test_bridges_list(void **state)
 	assert_true(has_bridge(b, n, "br-3ea76839eefc"));
 	assert_true(has_bridge(b, n, "bhfix-br"));
 	free(b);
+	/* Recorded from Podman 4.3's libpod API: its bridge is named. */
+	doc = fixture("podman_libpod_networks.json", &len);
+	n = docker_parse_bridges(doc, len, &b, err, sizeof(err));
+	free(doc);
+	assert_int_equal(n, 1);
+	assert_string_equal(b[0].name, "podman0");
+	free(b);
+	n = docker_parse_bridges(L("[{\"driver\":\"macvlan\",\"network_interface\":"
+	    "\"m\"},{\"driver\":\"bridge\",\"network_interface\":\"a/b\"},"
+	    "{\"driver\":\"bridge\",\"network_interface\":\"podman7\"}]"), &b,
+	    err, sizeof(err));
+	assert_int_equal(n, 1);
+	assert_string_equal(b[0].name, "podman7");
+	free(b);
 	/* Odd networks are skipped, not fatal. */
 	n = docker_parse_bridges(L("[{\"Driver\":\"bridge\",\"Id\":\"x\"},"
 	    "{\"Driver\":\"macvlan\"},{\"Driver\":\"bridge\",\"Name\":\"bridge\"}]"),
@@ -726,6 +740,12 @@ test_info(void **state)
 	assert_string_equal(info.firewall_backend, "iptables+firewalld");
 	assert_string_equal(info.version, "");
 	assert_int_equal(docker_parse_info(L("{}"), &info, err, sizeof(err)), 0);
+	/* Podman's compatible /info, recorded. */
+	doc = fixture("podman_info.json", &len);
+	assert_int_equal(docker_parse_info(doc, len, &info, err, sizeof(err)), 0);
+	free(doc);
+	assert_string_equal(info.version, "4.3.1");
+	assert_string_equal(info.firewall_backend, "");
 	assert_int_equal(docker_parse_info(L("{\"FirewallBackend\":\"x\"}"),
 	    &info, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "FirewallBackend is not an object"));
