@@ -16,7 +16,8 @@
  *    "findings": [FINDING, ...]}   high first, then medium, then info
  *   FINDING: {"severity": "high"|"medium"|"info", "kind", "object",
  *    "container": name, "id": container id (container findings),
- *    "port": "80/tcp", "policy", "rule" (published-port-open),
+ *    "port": "80/tcp", "binding": "0.0.0.0:8080", "policy", "rule"
+ *    (published-port-open), "quarantined": true (a quarantined container),
  *    "explanation": one line, "fix": what to do}
  *   kinds: host-network, shared-netns, non-bridge-network, privileged,
  *    cap-net-admin, cap-net-raw, published-port-open, unmanaged-bridge,
@@ -31,6 +32,7 @@
 
 struct inventory;
 struct policy_set;
+struct quarantine;
 struct strbuf;
 
 struct audit_bridge {
@@ -66,9 +68,14 @@ void	 audit_host_docker_bridge(struct audit_host *, const char *name);
  */
 void	 audit_read_brnf(struct audit_host *, const char *procroot);
 
-/* The answer described above (caller decrefs). */
+/*
+ * The answer described above (caller decrefs).  q (NULL: none) is the
+ * quarantine: a quarantined container's open ports are only info, and a
+ * quarantine that cannot take effect (no veth) is said.
+ */
 json_t	*audit_report(const struct policy_set *ps,
-	    const struct inventory *inv, const struct audit_host *h);
+	    const struct inventory *inv, const struct quarantine *q,
+	    const struct audit_host *h);
 
 /* Appends the answer as text, as `bulkhead audit` prints it. */
 void	 audit_render(json_t *answer, struct strbuf *out);

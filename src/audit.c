@@ -2,7 +2,8 @@
  * audit.c: `bulkhead audit`, what escapes segmentation on this host, as
  * findings built from the inventory, the policies and the host's facts
  * (audit.h).  Each finding says how bad it is, what it is about, why in
- * one line, and what to do.  Published ports are judged by the evaluator:
+ * one line, and what to do.  A quarantined container's open ports are
+ * only info (its traffic is cut).  Published ports are judged by the evaluator:
  * the question is "may the world (or the host, for a loopback binding)
  * open this port?", answered as bulkhead's own rules would.  Pure.
  */
@@ -18,6 +19,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "util.h"
 
 enum audit_sev { SEV_HIGH, SEV_MEDIUM, SEV_INFO, SEV_N };
@@ -31,6 +33,7 @@ static const char *const sev_names[SEV_N] = { "high", "medium", "info" };
 struct audit {
 	const struct policy_set	*ps;
 	const struct inventory	*inv;
+	const struct quarantine	*q;		/* NULL: none */
 	const struct audit_host	*h;
 	json_t			*found[SEV_N];	/* findings by severity */
 };
@@ -141,15 +144,28 @@ audit_add(struct audit *a, enum audit_sev sev, const char *kind,
 	return o;
 }
 
+static int
+audit_quarantined(const struct audit *a, const struct container *ct)
+{
+	return a->q != NULL && quarantine_find(a->q, ct->id) != NULL;
+}
+
 /* A finding about container ct: its name is the object. */
 static json_t *
 audit_add_ct(struct audit *a, enum audit_sev sev, const char *kind,
     const struct container *ct, const char *fix, const char *text)
 {
-	json_t	*o = audit_add(a, sev, kind, ct->name, fix, "%s", text);
+	json_t	*o;
 
+	if (audit_quarantined(a, ct))
+		o = audit_add(a, sev, kind, ct->name, fix, "%s (quarantined)",
+		    text);
+	else
+		o = audit_add(a, sev, kind, ct->name, fix, "%s", text);
 	json_object_set_new(o, "container", json_string(ct->name));
 	json_object_set_new(o, "id", json_string(ct->id));
+	if (audit_quarantined(a, ct))
+		json_object_set_new(o, "quarantined", json_true());
 	return o;
 }
 
@@ -202,8 +218,12 @@ audit_netns(struct audit *a, const struct container *ct)
 		audit_add_ct(a, SEV_HIGH, "host-network", ct, "run it on a "
 		    "bridge network (no --network host) so bulkhead can "
 		    "segment it, or treat it as part of the host's firewall",
-		    "uses the host's network namespace (--network host): it "
-		    "has no veth, bulkhead cannot filter its traffic");
+		    audit_quarantined(a, ct) ? "uses the host's network "
+		    "namespace (--network host): it has no veth, bulkhead "
+		    "cannot filter its traffic and its quarantine has no "
+		    "effect; stop it instead" : "uses the host's network "
+		    "namespace (--network host): it has no veth, bulkhead "
+		    "cannot filter its traffic");
 	else if (strncmp(mode, "container:", 10) == 0)
 		audit_shared_netns(a, ct, mode + 10);
 	else if (ct->neps > 0 && !audit_has_bridge(ct))
@@ -310,7 +330,8 @@ audit_port_finding(struct audit *a, const struct container *ct,
 	if (v->reason == EVAL_RULE) {
 		const struct rule *r = &v->policy->rules[v->dir][v->rule];
 
-		sev = loopback ? SEV_INFO : SEV_MEDIUM;
+		sev = loopback || audit_quarantined(a, ct) ? SEV_INFO :
+		    SEV_MEDIUM;
 		text = xasprintf("publishes %s on %s and policy %s ingress "
 		    "rule %d (%s:%d) allows %s to it", port, bind,
 		    v->policy->name, v->rule, r->loc.file ? r->loc.file : "?",
@@ -321,7 +342,8 @@ audit_port_finding(struct audit *a, const struct container *ct,
 		json_object_set_new(o, "policy", json_string(v->policy->name));
 		json_object_set_new(o, "rule", json_integer(v->rule));
 	} else {
-		sev = loopback ? SEV_MEDIUM : SEV_HIGH;
+		sev = audit_quarantined(a, ct) ? SEV_INFO : loopback ?
+		    SEV_MEDIUM : SEV_HIGH;
 		text = xasprintf("publishes %s on %s and no policy restricts "
 		    "its ingress (%s): %s can open it", port, bind,
 		    v->reason == EVAL_AUDIT_ONLY ? "only audit policies "
@@ -529,9 +551,9 @@ audit_host_json(const struct audit *a)
 
 json_t *
 audit_report(const struct policy_set *ps, const struct inventory *inv,
-    const struct audit_host *h)
+    const struct quarantine *q, const struct audit_host *h)
 {
-	struct audit		 a = { ps, inv, h, { NULL, NULL, NULL } };
+	struct audit		 a = { ps, inv, q, h, { NULL, NULL, NULL } };
 	const struct container	*ct;
 	json_t			*o, *all = json_array(), *sum = json_object();
 	int			 i;

@@ -921,7 +921,7 @@ controller_audit(struct controller *ctl)
 		    sizeof(h.firewall_backend));
 	}
 	audit_read_brnf(&h, "/proc");
-	o = audit_report(ctl->ps, &ctl->inv, &h);
+	o = audit_report(ctl->ps, &ctl->inv, &ctl->quarantine, &h);
 	audit_host_release(&h);
 	return o;
 }

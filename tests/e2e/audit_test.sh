@@ -9,8 +9,9 @@
 # none, nor has a published port its policy closes; an unmanaged bridge made here is reported, Docker's are not;
 # br_netfilter's state is what /proc says (also after
 # bridge-nf-call-ip6tables is turned off for a moment); the firewall
-# backend is the engine's; exit 1 while a high finding stands, 0 once the
-# containers behind them are gone.
+# backend is the engine's; a quarantined container's open port is info;
+# exit 1 while a high finding stands, 0 once the containers behind them
+# are gone.
 # Run as root holding the lock: flock /tmp/bulkhead-e2e.lock bash tests/e2e/audit_test.sh
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -203,6 +204,18 @@ else
 	[ "$(jq -r '.host.firewall_backend' <<<"$J")" = "$fb" ] && pass "json: firewall backend $fb" ||
 		fail "json: firewall backend, engine says $fb"
 fi
+
+# Quarantined: the open ports are info; on the host network it has no effect.
+bh quarantine bha-ports --reason audit >/dev/null && bh quarantine bha-host --reason audit >/dev/null ||
+	fail "quarantine bha-ports, bha-host"
+J=$(bh -o json audit)
+jq -e '.findings[] | select(.object == "bha-ports" and .port == "80/tcp") | .severity == "info" and .quarantined == true' <<<"$J" >/dev/null &&
+	pass "json: a quarantined container's open port is info" ||
+	fail "json: quarantined bha-ports 80/tcp: $(jq -c '[.findings[] | select(.object == "bha-ports")]' <<<"$J")"
+jq -e '.findings[] | select(.object == "bha-host" and .kind == "host-network") | .severity == "high" and (.explanation | contains("quarantine has no effect"))' <<<"$J" >/dev/null &&
+	pass "json: a quarantine on the host network is said to have no effect" ||
+	fail "json: quarantined bha-host: $(jq -c '[.findings[] | select(.object == "bha-host")]' <<<"$J")"
+bh release bha-ports >/dev/null; bh release bha-host >/dev/null
 
 # Without the containers behind the high findings: exit 0 unless the host
 # itself has one (then it must be named).

@@ -24,6 +24,7 @@
 #include "errlist.h"
 #include "inventory.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "util.h"
 
 static const char rules_json[] =
@@ -52,6 +53,7 @@ static const char rules_json[] =
 static struct policy_set	*ps;
 static struct inventory		 inv;
 static struct audit_host	 host;
+static struct quarantine	 quar;
 static json_t			*ans;
 
 /* A running container on bridge docker0 with one address. */
@@ -114,7 +116,7 @@ static void
 run(void)
 {
 	json_decref(ans);
-	ans = audit_report(ps, &inv, &host);
+	ans = audit_report(ps, &inv, &quar, &host);
 	assert_non_null(ans);
 	assert_true(json_is_true(json_object_get(ans, "ok")));
 }
@@ -172,6 +174,7 @@ setup(void **state)
 	inventory_init(&inv);
 	audit_host_init(&host);
 	host_good();
+	quarantine_init(&quar, NULL);
 	ans = NULL;
 	return 0;
 }
@@ -182,6 +185,7 @@ teardown(void **state)
 	policy_set_free(ps);
 	inventory_release(&inv);
 	audit_host_release(&host);
+	quarantine_release(&quar);
 	json_decref(ans);
 	ans = NULL;
 	return 0;
@@ -355,6 +359,44 @@ test_ports_host_mode(void **state)
 	run();
 	assert_null(find("hn", "published-port-open", NULL));
 	assert_int_equal(count_about("hn"), 1);
+}
+
+/* A quarantined container's open ports are info; its host network is said. */
+static void
+test_quarantine(void **state)
+{
+	struct container	*c;
+	json_t			*f;
+
+	c = ct_add("z1", "cut", "other", "default");
+	ct_port(c, IPPROTO_TCP, 80, "0.0.0.0", 8080);
+	c = ct_add("z2", "pubcut", "pub", "default");
+	ct_port(c, IPPROTO_TCP, 80, "0.0.0.0", 80);
+	ct_add("z3", "hostcut", NULL, "host");
+	quarantine_put(&quar, "z1", "cut", "test", 0);
+	quarantine_put(&quar, "z2", "pubcut", "test", 0);
+	quarantine_put(&quar, "z3", "hostcut", "test", 0);
+	run();
+	f = find("cut", "published-port-open", "80/tcp");
+	assert_string_equal(json_string_value(json_object_get(f, "severity")),
+	    "info");
+	assert_true(json_is_true(json_object_get(f, "quarantined")));
+	assert_non_null(strstr(json_string_value(json_object_get(f,
+	    "explanation")), "(quarantined)"));
+	assert_string_equal(sev("pubcut", "published-port-open", "80/tcp"),
+	    "info");
+	f = find("hostcut", "host-network", NULL);
+	assert_string_equal(json_string_value(json_object_get(f, "severity")),
+	    "high");
+	assert_non_null(strstr(json_string_value(json_object_get(f,
+	    "explanation")), "its quarantine has no effect"));
+	/* Released: as before. */
+	quarantine_del(&quar, "z1");
+	run();
+	assert_string_equal(sev("cut", "published-port-open", "80/tcp"),
+	    "high");
+	assert_null(json_object_get(find("cut", "published-port-open",
+	    "80/tcp"), "quarantined"));
 }
 
 /* ---- the host ---- */
@@ -592,6 +634,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ports_host_mode, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bridges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_brnf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend, setup, teardown),
