@@ -442,7 +442,11 @@ inspect_privileges(json_t *root, struct container *c, char *err,
 	return 0;
 }
 
-/* "80/tcp" into its port and protocol; -1 when it is anything else. */
+/*
+ * "80/tcp" into its port and protocol: 0, or 1 for a protocol bulkhead
+ * does not know (skipped: a port is no reason to refuse a container), or
+ * -1 when it is no port at all.
+ */
 static int
 parse_port_key(const char *key, int *port, int *proto)
 {
@@ -462,7 +466,7 @@ parse_port_key(const char *key, int *port, int *proto)
 	else if (strcmp(end + 1, "sctp") == 0)
 		*proto = IPPROTO_SCTP;
 	else
-		return -1;
+		return end[1] ? 1 : -1;
 	return 0;
 }
 
@@ -511,13 +515,14 @@ inspect_port(struct container *c, const char *key, json_t *v, char *err,
 	struct published_port	 pp;
 	json_t			*b;
 	size_t			 i;
+	int			 rc;
 
 	memset(&pp, 0, sizeof(pp));
-	if (parse_port_key(key, &pp.port, &pp.protocol) == -1) {
+	if ((rc = parse_port_key(key, &pp.port, &pp.protocol)) == -1) {
 		seterr(err, errlen, "bad port %.16s", key);
 		return -1;
 	}
-	if (json_is_null(v))
+	if (rc == 1 || json_is_null(v))
 		return 0;
 	if (!json_is_array(v)) {
 		seterr(err, errlen, "port %.16s: bindings are not an array", key);

@@ -621,8 +621,14 @@ test_inspect_ports_synthetic(void **state)
 	container_free(c);
 	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":[]}}",
 	    "NetworkSettings.Ports is not an object");
+	/* A protocol bulkhead does not know is skipped, not fatal. */
+	c = ports_of("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
+	    "{\"80/quic\":[{\"HostPort\":\"80\"}],\"81/tcp\":[{}]}}}");
+	assert_int_equal(c->nports, 1);
+	assert_int_equal(c->ports[0].port, 81);
+	container_free(c);
 	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
-	    "{\"80/icmp\":null}}}", "bad port 80/icmp");
+	    "{\"80/\":null}}}", "bad port 80/");
 	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
 	    "{\"0/tcp\":null}}}", "bad port");
 	assert_inspect_fails("{\"Id\":\"ab\",\"NetworkSettings\":{\"Ports\":"
