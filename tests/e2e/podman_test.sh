@@ -11,6 +11,8 @@
 #   - an allowed flow passes, a denied one is dropped;
 #   - a container started later is learnt from Podman's event stream and
 #     enforced; removed, it leaves the inventory and the kernel.
+#   - bulkhead audit knows podman0 as a Podman network's bridge (libpod
+#     listing) and reports Podman's version.
 # Needs podman (Debian's podman package); fails when it is missing.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -98,6 +100,16 @@ in_ns nft list set bridge bulkhead ports 2>/dev/null | grep -q "\"${veth#* }\"" 
 	pass "the kernel guards db's veth" || fail "db's veth not in the port guard"
 [ "$(reply api "$DB" 5432)" = db-ok ] && pass "allowed: api -> db:5432" || fail "allowed: api -> db:5432 blocked"
 [ -z "$(reply web "$DB" 5432)" ] && pass "denied: web -> db:5432" || fail "denied: web -> db:5432 passed"
+# bulkhead audit: podman0 is known as a Podman network's bridge (from the
+# libpod listing; the compatible one does not name it), the engine is Podman.
+A=$("$B/bulkhead" -s "$SOCK" -o json audit)
+jq -e '.host.bridges[] | select(.name == "podman0" and .docker == true)' <<<"$A" >/dev/null &&
+	! jq -e '.findings[] | select(.kind == "unmanaged-bridge" and .object == "podman0")' <<<"$A" >/dev/null &&
+	pass "audit: podman0 is a Podman network's bridge, not unmanaged" ||
+	fail "audit on podman: $(jq -c '[.host, [.findings[] | select(.kind == "unmanaged-bridge")]]' <<<"$A")"
+pv=$(podman --version | awk '{print $3}')
+[ "$(jq -r .host.docker_version <<<"$A")" = "$pv" ] && pass "audit: engine version $pv (Podman)" ||
+	fail "audit: engine version $(jq -r .host.docker_version <<<"$A"), podman is $pv"
 
 # Learnt from the event stream.
 prun db2 app=db nc -ll -p 5432 -e echo db2-ok
