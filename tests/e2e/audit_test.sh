@@ -83,7 +83,7 @@ cat >"$RULES/10-audit.json" <<'JSON'
 JSON
 chmod 644 "$RULES/10-audit.json"
 
-docker rm -f bha-host bha-priv bha-admin bha-all bha-ports bha-share bha-pub bha-clean >/dev/null 2>&1
+docker_rm bha-share bha-host bha-priv bha-admin bha-all bha-ports bha-pub bha-clean
 docker run -d --name bha-host --label "$TLABEL" --network host "$IMAGE" sleep 1d >/dev/null
 docker run -d --name bha-admin --label "$TLABEL" --cap-add NET_ADMIN "$IMAGE" sleep 1d >/dev/null
 # ALL but the one capability this machine's bounding set may lack.
@@ -104,7 +104,7 @@ if ! docker run -d --name bha-priv --label "$TLABEL" --privileged "$IMAGE" sleep
     >/dev/null 2>"$W/priv.err"; then
 	echo "# not run: --privileged container: the engine cannot start one here: $(grep -m1 -o 'unable to apply caps[^:]*: [a-z ]*' "$W/priv.err")"
 	echo "# (CapBnd $(awk '/CapBnd/ {print $2}' /proc/self/status))"
-	docker rm -f bha-priv >/dev/null 2>&1
+	docker_rm bha-priv
 	PRIV=
 fi
 # A bridge of nobody's, with one port.
@@ -219,7 +219,8 @@ bh release bha-ports >/dev/null; bh release bha-host >/dev/null
 
 # Without the containers behind the high findings: exit 0 unless the host
 # itself has one (then it must be named).
-docker rm -f bha-host bha-admin bha-all bha-ports bha-share bha-pub $PRIV >/dev/null 2>&1
+# One at a time (lib.sh: docker_rm); the sharer before its namespace's owner.
+docker_rm bha-share bha-host bha-admin bha-all bha-ports bha-pub $PRIV
 gone() { ! known bha-host && ! known bha-pub && ! known bha-ports; }
 wait_for 20 gone || fail "daemon still lists removed containers"
 J=$(bh -o json audit); rc=$?
