@@ -1381,7 +1381,7 @@ emit_audit_policy(struct compiler *c, const char *chain, size_t pi, int dir,
 	struct ir_rule	*ir;
 
 	/* chain is "in_<class>"/"eg_<class>": the sub-chain is per class too. */
-	snprintf(sub, sizeof(sub), "au%zu_%s", pi, chain);
+	snprintf(sub, sizeof(sub), "au%zu_%.40s", pi, chain);
 	ir_chain_add(c->in, sub);
 	emit_policy_rules(c, sub, pi, dir, ct, 1);
 	emit_default(c, sub, 'A', dir, c->ps->v[pi]->name, 0);
@@ -1481,45 +1481,6 @@ emit_container_chain(struct compiler *c, size_t ord, int dir, char *chain)
 	return 1;
 }
 
-static void
-vmap_add(struct ir_set *s, const void *key, size_t len, const char *chain)
-{
-	struct ir_elem	*e = ir_elem_add(s);
-
-	memcpy(e->key, key, len);
-	e->verdict = NFT_JUMP;
-	strlcpy_bh(e->chain, chain, IR_NAMELEN);
-}
-
-static void
-emit_container(struct compiler *c, size_t ord)
-{
-	const struct container	*ct = c->ctv[ord];
-	char			 chain[POL_NDIRS][IR_NAMELEN];
-	int			 dir, iso[POL_NDIRS];
-	size_t			 i;
-
-	for (dir = 0; dir < POL_NDIRS; dir++)
-		iso[dir] = emit_container_chain(c, ord, dir, chain[dir]);
-	for (i = 0; i < ct->neps; i++) {
-		const struct endpoint *ep = &ct->eps[i];
-
-		for (dir = 0; dir < POL_NDIRS; dir++) {
-			const char *m4 = dir ? "eg4" : "in4";
-			const char *m6 = dir ? "eg6" : "in6";
-
-			if (!iso[dir])
-				continue;
-			if (ep->has_ip4)
-				vmap_add(ir_set_find(c->in, m4), &ep->ip4, 4,
-				    chain[dir]);
-			if (ep->has_ip6)
-				vmap_add(ir_set_find(c->in, m6), &ep->ip6, 16,
-				    chain[dir]);
-		}
-	}
-}
-
 /* ---- containers not classified yet ---- */
 
 /*
@@ -1584,58 +1545,67 @@ e_not_unspec6(struct ir_rule *r, struct strbuf *t)
  * Docker's start event, or its veth is not found) is held back both ways
  * until it is known: a unicast packet from or to a Docker bridge whose
  * container address is not known is logged and dropped (fail closed, like
- * Cilium's init identity).
+ * Cilium's init identity).  The rules that send a packet here come after
+ * the lookups that would have found its address (see emit_inet_base), so
+ * the address is not looked up again; this chain only logs and drops (or,
+ * failing open, logs and counts).
  */
 static void
-emit_pending(struct compiler *c)
+emit_pending_chain(struct compiler *c, int dir)
 {
-	char	prefix[IR_PREFIXMAX];
-	int	fam, s, j;
+	const char	*name = dir == POL_INGRESS ? "p_ingress" : "p_egress";
+	char		 prefix[IR_PREFIXMAX];
+	struct strbuf	 t;
+	struct ir_rule	*r;
 
-	ir_chain_add(c->in, "pending");
-	for (fam = 4; fam <= 6; fam += 2) {
-		for (s = SIDE_SRC; s <= SIDE_DST; s++) {
-			/* Fail open: logged as seen, let through. */
-			snprintf(prefix, sizeof(prefix),
-			    "bh|%c|%c|*|unclassified-container",
-			    c->opts->fail_open ? 'L' : 'P',
-			    s == SIDE_SRC ? 'E' : 'I');
-			for (j = 0; j < 2; j++) {
-				struct strbuf	 t;
-				struct ir_rule	*r = rule_new(c->in, "pending", &t);
-				const char	*set = fam == 4 ? "addrs4" : "addrs6";
-				uint8_t		 host = 0;	/* PACKET_HOST */
-
-				e_nfproto(r, &t, fam);
-				e_meta(r, s == SIDE_SRC ? NFT_META_IIFNAME :
-				    NFT_META_OIFNAME, REG0);
-				e_lookup(r, "bridges", REG0, 0);
-				strbuf_addf(&t, "%s @bridges ", s == SIDE_SRC ?
-				    "iifname" : "oifname");
-				if (s == SIDE_DST) {
-					e_meta(r, NFT_META_PKTTYPE, REG0);
-					e_cmp(r, NFT_CMP_EQ, REG0, &host, 1);
-					strbuf_addstr(&t, "meta pkttype host ");
-				}
-				if (fam == 6)
-					e_not_ll6(r, &t, s);
-				if (fam == 6 && s == SIDE_SRC)
-					e_not_unspec6(r, &t);
-				e_addr(r, fam, s);
-				e_lookup(r, set, REG0, 1);
-				strbuf_addf(&t, "%s != @%s ", addr_text(fam, s), set);
-				if (j == 0) {
-					e_limit_log(c, r, &t, prefix);
-				} else if (c->opts->fail_open) {
-					e_counter(r);
-					strbuf_addstr(&t, "counter");
-				} else {
-					e_drop(r, &t, prefix);
-				}
-				rule_done(r, &t);
-			}
-		}
+	/* Fail open: logged as seen, let through. */
+	snprintf(prefix, sizeof(prefix), "bh|%c|%c|*|unclassified-container",
+	    c->opts->fail_open ? 'L' : 'P', dir == POL_INGRESS ? 'I' : 'E');
+	ir_chain_add(c->in, name);
+	r = rule_new(c->in, name, &t);
+	e_limit_log(c, r, &t, prefix);
+	rule_done(r, &t);
+	r = rule_new(c->in, name, &t);
+	if (c->opts->fail_open) {
+		e_counter(r);
+		strbuf_addstr(&t, "counter");
+	} else {
+		e_drop(r, &t, prefix);
 	}
+	rule_done(r, &t);
+}
+
+/*
+ * "A packet of family fam on a Docker bridge (from it for egress, to it as
+ * unicast for ingress) goes to the pending chain": emitted where the
+ * packet's container address is known to be nobody's.  IPv6 link-local and
+ * unspecified addresses carry no identity and are left alone.
+ */
+static void
+emit_pending_rule(struct compiler *c, const char *chain, int fam, int dir)
+{
+	const char	*to = dir == POL_INGRESS ? "p_ingress" : "p_egress";
+	enum side	 s = dir == POL_INGRESS ? SIDE_DST : SIDE_SRC;
+	uint8_t		 host = 0;	/* PACKET_HOST */
+	struct strbuf	 t;
+	struct ir_rule	*r = rule_new(c->in, chain, &t);
+
+	e_nfproto(r, &t, fam);
+	e_meta(r, s == SIDE_SRC ? NFT_META_IIFNAME : NFT_META_OIFNAME, REG0);
+	e_lookup(r, "bridges", REG0, 0);
+	strbuf_addf(&t, "%s @bridges ", s == SIDE_SRC ? "iifname" : "oifname");
+	if (s == SIDE_DST) {
+		e_meta(r, NFT_META_PKTTYPE, REG0);
+		e_cmp(r, NFT_CMP_EQ, REG0, &host, 1);
+		strbuf_addstr(&t, "meta pkttype host ");
+	}
+	if (fam == 6)
+		e_not_ll6(r, &t, s);
+	if (fam == 6 && s == SIDE_SRC)
+		e_not_unspec6(r, &t);
+	e_verdict(r, NFT_GOTO, to);
+	strbuf_addf(&t, "goto %s", to);
+	rule_done(r, &t);
 }
 
 /* ---- base chains ---- */
@@ -1652,8 +1622,9 @@ base_chain(struct ir_table *t, const char *name, uint32_t hook, int prio)
 	ch->policy = NF_ACCEPT;
 }
 
+/* Established and related traffic goes to chain to (quarantine, accept). */
 static void
-emit_established(struct ir_table *t, const char *chain)
+emit_established(struct ir_table *t, const char *chain, const char *to)
 {
 	struct strbuf	 txt;
 	struct ir_rule	*r = rule_new(t, chain, &txt);
@@ -1665,8 +1636,8 @@ emit_established(struct ir_table *t, const char *chain)
 	e->u.ct.dreg = REG0;
 	e_bitwise32(r, REG0, bits, 0);
 	e_cmp(r, NFT_CMP_NEQ, REG0, &zero, 4);
-	e_verdict(r, NF_ACCEPT, NULL);
-	strbuf_addstr(&txt, "ct state established,related accept");
+	e_verdict(r, NFT_GOTO, to);
+	strbuf_addf(&txt, "ct state established,related goto %s", to);
 	rule_done(r, &txt);
 }
 
@@ -1676,10 +1647,11 @@ emit_established(struct ir_table *t, const char *chain)
  * for IPv4 (which the inet family never sees): it passes whatever the
  * policies say, or a container whose egress is restricted could not
  * resolve its peers, nor answer the probes of those it talks to.  The
- * port guard has already checked the sender's MAC and address.
+ * port guard has already checked the sender's MAC and address.  It goes
+ * where established traffic goes: past the quarantine, then accepted.
  */
 static void
-emit_nd6(struct ir_table *t, const char *chain)
+emit_nd6(struct ir_table *t, const char *chain, const char *to)
 {
 	struct strbuf	 txt;
 	struct ir_rule	*r = rule_new(t, chain, &txt);
@@ -1690,8 +1662,9 @@ emit_nd6(struct ir_table *t, const char *chain)
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
 	e_cmp(r, NFT_CMP_GTE, REG0, &lo, 1);
 	e_cmp(r, NFT_CMP_LTE, REG0, &hi, 1);
-	e_verdict(r, NF_ACCEPT, NULL);
-	strbuf_addstr(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 accept");
+	e_verdict(r, NFT_GOTO, to);
+	strbuf_addf(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 goto %s",
+	    to);
 	rule_done(r, &txt);
 }
 
@@ -1715,57 +1688,79 @@ emit_dispatch(struct ir_table *t, const char *chain, int dir)
 	}
 }
 
+/* A lookup of the source or destination address in set, then goto to. */
+static void
+emit_addr_goto(struct compiler *c, const char *chain, int fam, enum side s,
+    const char *set, const char *to)
+{
+	struct strbuf	 t;
+	struct ir_rule	*r = rule_new(c->in, chain, &t);
+
+	e_nfproto(r, &t, fam);
+	e_addr(r, fam, s);
+	e_lookup(r, set, REG0, 0);
+	e_verdict(r, NFT_GOTO, to);
+	strbuf_addf(&t, "%s @%s goto %s", addr_text(fam, s), set, to);
+	rule_done(r, &t);
+}
+
+/* A chain that logs with prefix (rate-limited) and drops, in two rules. */
+static void
+emit_log_drop_chain(struct compiler *c, struct ir_table *t, const char *name,
+    const char *prefix)
+{
+	struct strbuf	 txt;
+	struct ir_rule	*r;
+
+	ir_chain_add(t, name);
+	r = rule_new(t, name, &txt);
+	e_limit_log(c, r, &txt, prefix);
+	rule_done(r, &txt);
+	r = rule_new(t, name, &txt);
+	e_drop(r, &txt, prefix);
+	rule_done(r, &txt);
+}
+
 /*
- * A known container address arriving without our mark did not come
- * through its port guard: a spoof from elsewhere, or a stale port.
+ * identity: where a packet without our mark goes (it did not come
+ * through a port guard: from the host, the world, a container bulkhead
+ * has not classified, or a spoof).  A quarantined source is cut first;
+ * a known container address is a spoof or a stale port (unverified);
+ * anything else from a Docker bridge is an unclassified container.
+ * Marked packets never come here: the guard has checked their source.
  */
 static void
 emit_identity(struct compiler *c)
 {
-	struct strbuf	 txt;
-	struct ir_rule	*r;
-	int		 fam;
-	uint32_t	 bit = c->opts->mark_bit;
+	int	fam;
+	char	set[16];
 
+	emit_log_drop_chain(c, c->in, "unverified",
+	    "bh|S|E|*|unverified-source");
 	ir_chain_add(c->in, "identity");
-	r = rule_new(c->in, "identity", &txt);
-	e_meta(r, NFT_META_MARK, REG0);
-	e_bitwise32(r, REG0, bit, 0);
-	e_cmp(r, NFT_CMP_NEQ, REG0, &(uint32_t){ 0 }, 4);
-	e_verdict(r, NFT_RETURN, NULL);
-	strbuf_addf(&txt, "meta mark & 0x%08x != 0 return", bit);
-	rule_done(r, &txt);
 	for (fam = 4; fam <= 6; fam += 2) {
-		char	set[8], prefix[IR_PREFIXMAX];
-		int	i;
-
+		snprintf(set, sizeof(set), "quarantine%d", fam);
+		emit_addr_goto(c, "identity", fam, SIDE_SRC, set, "q_egress");
 		snprintf(set, sizeof(set), "addrs%d", fam);
-		snprintf(prefix, sizeof(prefix), "bh|S|E|*|unverified-source");
-		for (i = 0; i < 2; i++) {
-			r = rule_new(c->in, "identity", &txt);
-			e_nfproto(r, &txt, fam);
-			e_addr(r, fam, SIDE_SRC);
-			e_lookup(r, set, REG0, 0);
-			strbuf_addf(&txt, "%s @%s ", addr_text(fam, SIDE_SRC),
-			    set);
-			if (i == 0) {
-				e_limit_log(c, r, &txt, prefix);
-			} else {
-				e_drop(r, &txt, prefix);
-			}
-			rule_done(r, &txt);
-		}
+		emit_addr_goto(c, "identity", fam, SIDE_SRC, set, "unverified");
 	}
+	for (fam = 4; fam <= 6; fam += 2)
+		emit_pending_rule(c, "identity", fam, POL_EGRESS);
 }
 
+/* meta mark & bit == 0 jump identity */
 static void
-emit_jump(struct ir_table *t, const char *chain, const char *to)
+emit_unmarked(struct compiler *c, const char *chain)
 {
 	struct strbuf	 txt;
-	struct ir_rule	*r = rule_new(t, chain, &txt);
+	struct ir_rule	*r = rule_new(c->in, chain, &txt);
+	uint32_t	 bit = c->opts->mark_bit;
 
-	e_verdict(r, NFT_JUMP, to);
-	strbuf_addf(&txt, "jump %s", to);
+	e_meta(r, NFT_META_MARK, REG0);
+	e_bitwise32(r, REG0, bit, 0);
+	e_cmp(r, NFT_CMP_EQ, REG0, &(uint32_t){ 0 }, 4);
+	e_verdict(r, NFT_JUMP, "identity");
+	strbuf_addf(&txt, "meta mark & 0x%08x == 0 jump identity", bit);
 	rule_done(r, &txt);
 }
 
@@ -1778,31 +1773,28 @@ emit_jump(struct ir_table *t, const char *chain, const char *to)
 static void
 emit_quarantine_chain(struct compiler *c, struct ir_table *t, int dir)
 {
-	const char	*name = dir == POL_INGRESS ? "q_ingress" : "q_egress";
-	char		 prefix[IR_PREFIXMAX];
-	struct strbuf	 txt;
-	struct ir_rule	*r;
+	char	prefix[IR_PREFIXMAX];
 
 	snprintf(prefix, sizeof(prefix), "bh|Q|%c|*|quarantine",
 	    dir == POL_INGRESS ? 'I' : 'E');
-	ir_chain_add(t, name);
-	r = rule_new(t, name, &txt);
-	e_limit_log(c, r, &txt, prefix);
-	rule_done(r, &txt);
-	r = rule_new(t, name, &txt);
-	e_drop(r, &txt, prefix);
-	rule_done(r, &txt);
+	emit_log_drop_chain(c, t, dir == POL_INGRESS ? "q_ingress" :
+	    "q_egress", prefix);
 }
 
-/* The same by address in the inet family: holds before a veth is known. */
+/*
+ * The same by address in the inet family (it holds before a veth is
+ * known).  New connections find a quarantined address in the dispatch
+ * maps (eg4, in4: a goto to q_egress or q_ingress instead of the class
+ * chain); established traffic and neighbour discovery, which pass before
+ * the maps, come through chain quarantine, which accepts what is not cut.
+ */
 static void
 emit_quarantine_inet(struct compiler *c)
 {
 	char		 set[16];
-	const char	*to;
 	struct strbuf	 t;
 	struct ir_rule	*r;
-	int		 fam, side;
+	int		 fam;
 
 	set_new(c->in, "quarantine4", IR_TYPE_IPV4, 4, 0);
 	set_new(c->in, "quarantine6", IR_TYPE_IPV6, 16, 0);
@@ -1811,24 +1803,30 @@ emit_quarantine_inet(struct compiler *c)
 	ir_chain_add(c->in, "quarantine");
 	for (fam = 4; fam <= 6; fam += 2) {
 		snprintf(set, sizeof(set), "quarantine%d", fam);
-		for (side = SIDE_SRC; side <= SIDE_DST; side++) {
-			to = side == SIDE_SRC ? "q_egress" : "q_ingress";
-			r = rule_new(c->in, "quarantine", &t);
-			e_nfproto(r, &t, fam);
-			e_addr(r, fam, side);
-			e_lookup(r, set, REG0, 0);
-			e_verdict(r, NFT_GOTO, to);
-			strbuf_addf(&t, "%s @%s goto %s", addr_text(fam, side),
-			    set, to);
-			rule_done(r, &t);
-		}
+		emit_addr_goto(c, "quarantine", fam, SIDE_SRC, set, "q_egress");
+		emit_addr_goto(c, "quarantine", fam, SIDE_DST, set,
+		    "q_ingress");
 	}
+	r = rule_new(c->in, "quarantine", &t);
+	e_verdict(r, NF_ACCEPT, NULL);
+	strbuf_addstr(&t, "accept");
+	rule_done(r, &t);
 }
 
+/*
+ * The base chains.  A new connection between two classified containers
+ * costs: the ct state, the ND test, the mark test, one egress map lookup
+ * (source address) and one ingress map lookup (destination address),
+ * then the rules of the class chains.  The ingress maps hold every known
+ * address (a goto to its class chain, to q_ingress, or accept), so a miss
+ * means an address nobody claims: only then is the bridge looked up for
+ * the pending check.
+ */
 static void
 emit_inet_base(struct compiler *c)
 {
 	struct ir_table	*t = c->in;
+	int		 fam;
 
 	set_new(t, "addrs4", IR_TYPE_IPV4, 4, 0);
 	set_new(t, "addrs6", IR_TYPE_IPV6, 16, 0);
@@ -1842,30 +1840,29 @@ emit_inet_base(struct compiler *c)
 	base_chain(t, "forward", NF_INET_FORWARD, COMPILE_PRIO_INET);
 	base_chain(t, "input", NF_INET_LOCAL_IN, COMPILE_PRIO_INET);
 	base_chain(t, "output", NF_INET_LOCAL_OUT, COMPILE_PRIO_INET);
-	emit_identity(c);
-	emit_pending(c);
 	emit_quarantine_inet(c);
+	emit_pending_chain(c, POL_EGRESS);
+	emit_pending_chain(c, POL_INGRESS);
+	emit_identity(c);
 
-	emit_jump(t, "forward", "quarantine");
-	emit_established(t, "forward");
-	emit_nd6(t, "forward");
-	emit_jump(t, "forward", "identity");
-	emit_jump(t, "forward", "pending");
+	emit_established(t, "forward", "quarantine");
+	emit_nd6(t, "forward", "quarantine");
+	emit_unmarked(c, "forward");
 	emit_dispatch(t, "forward", POL_EGRESS);
 	emit_dispatch(t, "forward", POL_INGRESS);
+	for (fam = 4; fam <= 6; fam += 2)
+		emit_pending_rule(c, "forward", fam, POL_INGRESS);
 
-	emit_jump(t, "input", "quarantine");
-	emit_established(t, "input");
-	emit_nd6(t, "input");
-	emit_jump(t, "input", "identity");
-	emit_jump(t, "input", "pending");
+	emit_established(t, "input", "quarantine");
+	emit_nd6(t, "input", "quarantine");
+	emit_unmarked(c, "input");
 	emit_dispatch(t, "input", POL_EGRESS);
 
-	emit_jump(t, "output", "quarantine");
-	emit_established(t, "output");
-	emit_nd6(t, "output");
+	emit_established(t, "output", "quarantine");
+	emit_nd6(t, "output", "quarantine");
 	emit_dispatch(t, "output", POL_INGRESS);
 }
+
 
 /* ---- the bridge port guard ---- */
 
@@ -1897,8 +1894,12 @@ key_put(uint8_t *key, size_t off, const void *v, size_t len)
 	return off + ((len + 3) & ~(size_t)3);
 }
 
+/*
+ * A container's port: ports maps its veth to the guard, or straight to
+ * q_egress when the container is quarantined (cut), in one lookup.
+ */
 static void
-guard_add_port(struct compiler *c, const struct endpoint *ep)
+guard_add_port(struct compiler *c, const struct endpoint *ep, int cut)
 {
 	char		 ifn[IF_NAMESIZE] = { 0 };
 	struct ir_elem	*e;
@@ -1907,6 +1908,8 @@ guard_add_port(struct compiler *c, const struct endpoint *ep)
 	strlcpy_bh(ifn, ep->veth, sizeof(ifn));
 	e = ir_elem_add(ir_set_find(c->br, "ports"));
 	memcpy(e->key, ifn, IF_NAMESIZE);
+	e->verdict = NFT_GOTO;
+	strlcpy_bh(e->chain, cut ? "q_egress" : "guard", IR_NAMELEN);
 	if (!ep->has_mac)
 		return;
 	e = ir_elem_add(ir_set_find(c->br, "port_mac"));
@@ -2133,7 +2136,7 @@ emit_bridge(struct compiler *c)
 	struct ir_set	*s;
 	char		 prefix[IR_PREFIXMAX];
 
-	set_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
+	vmap_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE);
 	concat_set(br, "port_mac", CONCAT2(IR_TYPE_IFNAME, IR_TYPE_ETHER),
 	    l_mac, 2);
 	concat_set(br, "port_ip4", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
@@ -2170,16 +2173,16 @@ emit_bridge(struct compiler *c)
 	strbuf_addf(&t, "meta mark set meta mark & 0x%08x",
 	    ~c->opts->mark_bit);
 	rule_done(r, &t);
-	emit_quarantine_port(c, "prerouting", NFT_META_IIFNAME, POL_EGRESS);
+	/* A quarantined port goes to q_egress, a guarded one to the guard. */
 	r = rule_new(br, "prerouting", &t);
 	e_meta(r, NFT_META_IIFNAME, REG0);
-	e_lookup(r, "ports", REG0, 0);
-	e_verdict(r, NFT_GOTO, "guard");
-	strbuf_addstr(&t, "iifname @ports goto guard");
+	e_vmap(r, "ports", REG0);
+	strbuf_addstr(&t, "iifname vmap @ports");
 	rule_done(r, &t);
 
-	emit_guard_rule(c, "arp");
+	/* IPv4 first: the common case tests one ether type. */
 	emit_guard_rule(c, "ip");
+	emit_guard_rule(c, "arp");
 	emit_guard_nd6(c);
 	emit_guard_rule(c, "ip6");
 	emit_guard_ll6(c);
@@ -2218,13 +2221,54 @@ emit_quarantined(struct compiler *c, const struct endpoint *ep)
 		    &ep->ip6, 16);
 }
 
+/*
+ * The dispatch maps' element for address key of a container: cut (a
+ * quarantined container) goes to q_<dir> ahead of any policy, an isolated
+ * one to its class chain, and in the ingress maps any other known address
+ * is accepted (a miss in them then means an address nobody claims).
+ * Ingress elements are gotos: in4/in6 end the base chains.
+ */
 static void
-emit_addresses(struct compiler *c, const struct container *ct, int managed)
+dispatch_add(struct compiler *c, int dir, int fam, const void *key, int cut,
+    const char *chain, int known)
 {
-	size_t	i;
+	char		 map[8];
+	struct ir_elem	*e;
 
-	int	cut = quarantine_find(c->opts->quarantine, ct->id) != NULL;
+	if (!cut && !chain[0] && (dir == POL_EGRESS || !known))
+		return;
+	snprintf(map, sizeof(map), "%s%d", dir ? "eg" : "in", fam);
+	e = ir_elem_add(ir_set_find(c->in, map));
+	memcpy(e->key, key, fam == 4 ? 4 : 16);
+	if (cut) {
+		e->verdict = NFT_GOTO;
+		strlcpy_bh(e->chain, dir ? "q_egress" : "q_ingress",
+		    IR_NAMELEN);
+	} else if (chain[0]) {
+		e->verdict = dir == POL_EGRESS ? NFT_JUMP : NFT_GOTO;
+		strlcpy_bh(e->chain, chain, IR_NAMELEN);
+	} else {
+		e->verdict = NF_ACCEPT;
+	}
+}
 
+/*
+ * Everything of one container: its class chains when some policy selects
+ * it (managed), then for each endpoint its bridge, port guard,
+ * quarantine, known addresses and dispatch elements.
+ */
+static void
+emit_container(struct compiler *c, size_t ord, int managed)
+{
+	const struct container	*ct = c->ctv[ord];
+	char			 chain[POL_NDIRS][IR_NAMELEN];
+	int			 cut, dir, known;
+	size_t			 i;
+
+	cut = quarantine_find(c->opts->quarantine, ct->id) != NULL;
+	for (dir = 0; dir < POL_NDIRS; dir++)
+		if (!managed || !emit_container_chain(c, ord, dir, chain[dir]))
+			chain[dir][0] = '\0';
 	for (i = 0; i < ct->neps; i++) {
 		const struct endpoint *ep = &ct->eps[i];
 
@@ -2233,21 +2277,28 @@ emit_addresses(struct compiler *c, const struct container *ct, int managed)
 		if (cut)
 			emit_quarantined(c, ep);
 		if (container_guarded(ct, i))
-			guard_add_port(c, ep);
+			guard_add_port(c, ep, cut);
 		/*
 		 * A selected container's address is claimed even before its
 		 * veth is known: unverified traffic from it is dropped
 		 * (fail closed).  Unselected containers without a guarded
 		 * port are left alone.
 		 */
-		if (!managed && !container_guarded(ct, i))
-			continue;
-		if (ep->has_ip4)
+		known = managed || container_guarded(ct, i);
+		if (known && ep->has_ip4)
 			memcpy(ir_elem_add(ir_set_find(c->in, "addrs4"))->key,
 			    &ep->ip4, 4);
-		if (ep->has_ip6)
+		if (known && ep->has_ip6)
 			memcpy(ir_elem_add(ir_set_find(c->in, "addrs6"))->key,
 			    &ep->ip6, 16);
+		for (dir = 0; dir < POL_NDIRS; dir++) {
+			if (ep->has_ip4)
+				dispatch_add(c, dir, 4, &ep->ip4, cut,
+				    chain[dir], known);
+			if (ep->has_ip6)
+				dispatch_add(c, dir, 6, &ep->ip6, cut,
+				    chain[dir], known);
+		}
 	}
 }
 
@@ -2297,9 +2348,7 @@ compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
 		int managed = c.selected[POL_INGRESS][ord].n > 0 ||
 		    c.selected[POL_EGRESS][ord].n > 0;
 
-		emit_addresses(&c, c.ctv[ord], managed);
-		if (managed)
-			emit_container(&c, ord);
+		emit_container(&c, ord, managed);
 	}
 	bridges_finish(&c);
 	classes_free(&c);

@@ -190,7 +190,14 @@ vm_rule(struct vm *vm, const struct ir_rule *r, const char **to)
 				if (el == NULL)
 					return V_BREAK;
 				*to = el->chain;
-				return el->verdict == NFT_GOTO ? V_GOTO : V_JUMP;
+				switch (el->verdict) {
+				case NF_ACCEPT:	return V_ACCEPT;
+				case NF_DROP:	return V_DROP;
+				case NFT_GOTO:	return V_GOTO;
+				case NFT_JUMP:	return V_JUMP;
+				}
+				fail_msg("map verdict %d not simulated",
+				    el->verdict);
 			}
 			if ((el != NULL) == (e->u.lookup.invert != 0))
 				return V_BREAK;

@@ -95,7 +95,7 @@ has_chain(struct ir_table *t, const char *name)
 	return 0;
 }
 
-/* The chain an address jumps to in verdict map map ("in4"), or NULL. */
+/* The chain an address jumps or goes to in verdict map map ("in4"), or NULL. */
 static const char *
 chain_of(struct ir_table *t, const char *map, const char *ip4)
 {
@@ -106,7 +106,7 @@ chain_of(struct ir_table *t, const char *map, const char *ip4)
 	assert_int_equal(inet_pton(AF_INET, ip4, &a), 1);
 	for (i = 0; s != NULL && i < s->nelems; i++)
 		if (memcmp(s->elems[i].key, &a, 4) == 0)
-			return s->elems[i].chain;
+			return s->elems[i].chain[0] ? s->elems[i].chain : NULL;
 	return NULL;
 }
 
@@ -196,10 +196,18 @@ test_only_selected_get_chains(void **state)
 	assert_true(has_chain(in, chain_of(in, "eg4", "172.17.0.2")));
 	assert_null(chain_of(in, "in4", "172.17.0.3"));
 	assert_null(chain_of(in, "eg4", "172.17.0.9"));
-	/* One map entry per isolated address and direction. */
-	assert_int_equal(ir_set_find(in, "in4")->nelems, 1);
+	/*
+	 * Egress: one map entry per isolated address.  Ingress: every known
+	 * address, the isolated one going to its chain (goto: in4 ends the
+	 * base chain), the others accepted, so that a miss is an address
+	 * nobody claims (the pending check runs only then).
+	 */
 	assert_int_equal(ir_set_find(in, "eg4")->nelems, 1);
-	assert_int_equal(ir_set_find(in, "in4")->elems[0].verdict, NFT_JUMP);
+	assert_int_equal(ir_set_find(in, "eg4")->elems[0].verdict, NFT_JUMP);
+	assert_int_equal(ir_set_find(in, "in4")->nelems,
+	    ir_set_find(in, "addrs4")->nelems);
+	assert_int_equal(ir_set_find(in, "in4")->elems[0].verdict, NFT_GOTO);
+	assert_int_equal(ir_set_find(in, "in4")->elems[1].verdict, NF_ACCEPT);
 }
 
 static void
@@ -447,6 +455,7 @@ test_quarantine(void **state)
 	struct ir_set		*s;
 	struct in_addr		 a;
 	char			*t;
+	size_t			 i, n;
 
 	quarantine_init(&q, NULL);
 	quarantine_put(&q, "dddddddddddd0000", "web", "incident", 0);
@@ -461,17 +470,41 @@ test_quarantine(void **state)
 	assert_int_equal(s->nelems, 1);
 	inet_pton(AF_INET, "172.17.0.9", &a);
 	assert_memory_equal(s->elems[0].key, &a, 4);
+	/* The quarantined port goes to q_egress instead of the guard. */
+	s = ir_set_find(br, "ports");
 	t = chain_text(br, "prerouting");
-	assert_non_null(strstr(t, "iifname @quarantine goto q_egress"));
-	assert_true(strstr(t, "iifname @quarantine goto q_egress") <
-	    strstr(t, "iifname @ports goto guard"));
+	assert_non_null(strstr(t, "iifname vmap @ports"));
 	free(t);
+	for (i = 0, n = 0; i < s->nelems; i++)
+		if (strcmp((const char *)s->elems[i].key, "vethweb") == 0) {
+			assert_string_equal(s->elems[i].chain, "q_egress");
+			n++;
+		} else {
+			assert_string_equal(s->elems[i].chain, "guard");
+		}
+	assert_int_equal(n, 1);
+	/* New connections: the dispatch maps send it to the quarantine. */
+	assert_string_equal(chain_of(in, "in4", "172.17.0.9"), "q_ingress");
+	assert_string_equal(chain_of(in, "eg4", "172.17.0.9"), "q_egress");
 	t = chain_text(br, "q_egress");
 	assert_non_null(strstr(t, "bh|Q|E|*|quarantine"));
 	assert_non_null(strstr(t, "\ncounter drop\n"));
 	free(t);
+	/* Established traffic and ND: through the quarantine first. */
 	t = chain_text(in, "forward");
-	assert_true(strncmp(t, "jump quarantine\n", 16) == 0);
+	assert_true(strncmp(t, "ct state established,related goto quarantine\n"
+	    "meta l4proto icmpv6 icmpv6 type 133-136 goto quarantine\n",
+	    45 + 56) == 0);	/* the two lines */
+	free(t);
+	t = chain_text(in, "quarantine");
+	assert_non_null(strstr(t, "ip saddr @quarantine4 goto q_egress\n"));
+	assert_non_null(strstr(t, "ip daddr @quarantine4 goto q_ingress\n"));
+	assert_non_null(strstr(t, "\naccept\n"));
+	free(t);
+	/* Unmarked packets: a quarantined source before the identity check. */
+	t = chain_text(in, "identity");
+	assert_true(strstr(t, "@quarantine4 goto q_egress") <
+	    strstr(t, "@addrs4 goto unverified"));
 	free(t);
 	ir_ruleset_free(rs);
 	quarantine_release(&q);
@@ -491,18 +524,26 @@ test_fail_open(void **state)
 	struct ir_ruleset	*rs;
 	char			*t;
 
-	t = chain_text(table(f->rs, NFPROTO_INET), "pending");
+	t = chain_text(table(f->rs, NFPROTO_INET), "p_egress");
 	assert_non_null(strstr(t, "counter drop"));
 	assert_non_null(strstr(t, "bh|P|E|*|unclassified-container"));
 	free(t);
+	t = chain_text(table(f->rs, NFPROTO_INET), "p_ingress");
+	assert_non_null(strstr(t, "counter drop"));
+	assert_non_null(strstr(t, "bh|P|I|*|unclassified-container"));
+	free(t);
 	o.fail_open = 1;
 	rs = compile_ruleset(f->ps, &f->inv, &o);
-	t = chain_text(table(rs, NFPROTO_INET), "pending");
+	t = chain_text(table(rs, NFPROTO_INET), "p_egress");
 	assert_null(strstr(t, "drop"));
 	assert_non_null(strstr(t, "bh|L|E|*|unclassified-container"));
 	free(t);
+	t = chain_text(table(rs, NFPROTO_INET), "p_ingress");
+	assert_null(strstr(t, "drop"));
+	assert_non_null(strstr(t, "bh|L|I|*|unclassified-container"));
+	free(t);
 	/* Spoofed sources and quarantine stay dropped in either mode. */
-	t = chain_text(table(rs, NFPROTO_INET), "identity");
+	t = chain_text(table(rs, NFPROTO_INET), "unverified");
 	assert_non_null(strstr(t, "counter drop"));
 	free(t);
 	t = chain_text(table(rs, NFPROTO_INET), "q_ingress");
@@ -667,13 +708,14 @@ test_nd6_and_unspecified_source(void **state)
 
 	for (i = 0; i < 3; i++) {
 		t = chain_text(in, base[i]);
-		assert_non_null(strstr(t, "ct state established,related accept\n"
-		    "meta l4proto icmpv6 icmpv6 type 133-136 accept\n"));
+		assert_non_null(strstr(t, "ct state established,related goto "
+		    "quarantine\nmeta l4proto icmpv6 icmpv6 type 133-136 goto "
+		    "quarantine\n"));
 		free(t);
 	}
-	t = chain_text(in, "pending");
-	assert_non_null(strstr(t, "ip6 saddr != fe80::/10 ip6 saddr != :: "
-	    "ip6 saddr != @addrs6"));
+	t = chain_text(in, "identity");
+	assert_non_null(strstr(t, "iifname @bridges ip6 saddr != fe80::/10 "
+	    "ip6 saddr != :: goto p_egress"));
 	free(t);
 }
 
