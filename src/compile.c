@@ -336,7 +336,8 @@ range_adjacent(const uint8_t *hi, const uint8_t *lo, size_t len)
 
 /*
  * Adds ranges to an interval set, merging overlapping and adjacent ones:
- * the kernel's interval backends reject overlaps.
+ * the kernel's interval backends reject overlaps.  To an exact set (no
+ * NFT_SET_INTERVAL; every range then is one value) each value once.
  */
 static void
 set_add_ranges(struct ir_set *s, struct range *v, size_t n)
@@ -347,6 +348,12 @@ set_add_ranges(struct ir_set *s, struct range *v, size_t n)
 	if (n == 0)
 		return;
 	qsort_r(v, n, sizeof(*v), range_cmp, &len);
+	if (!(s->flags & NFT_SET_INTERVAL)) {
+		for (i = 0; i < n; i++)
+			if (i == 0 || memcmp(v[i].lo, v[i - 1].lo, len) != 0)
+				memcpy(ir_elem_add(s)->key, v[i].lo, len);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		if (e && (memcmp(v[i].lo, e->key_end, len) <= 0 ||
 		    range_adjacent(e->key_end, v[i].lo, len))) {
@@ -613,6 +620,29 @@ index_free(struct compiler *c)
 }
 
 /*
+ * 1 when the address set of peer p holds container addresses (exact
+ * values: a hash set, one lookup cheaper than an interval tree), 0 when
+ * it holds its nets (intervals).  See fill_addr_set.
+ */
+static int
+peer_addrs_exact(const struct peer *p, int use_selector)
+{
+	return use_selector && (p->selector || p->ns_selector);
+}
+
+/* 1 when every port range is one port: an exact set will do. */
+static int
+ports_exact(const struct port_range *pr, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (pr[i].lo != pr[i].hi)
+			return 0;
+	return 1;
+}
+
+/*
  * The addresses a peer stands for, in family fam: the containers its
  * selector and namespaceSelector match (only for the remote side, and
  * within nets when both are given: the criteria of a peer are ANDed),
@@ -626,7 +656,7 @@ fill_addr_set(struct compiler *c, struct ir_set *s, const struct peer *p,
 	size_t			 n = 0, i, k, ncand, len = fam == 4 ? 4 : 16;
 	const struct container	*ct;
 
-	if (use_selector && (p->selector || p->ns_selector)) {
+	if (peer_addrs_exact(p, use_selector)) {
 		size_t *cand = NULL;
 
 		ncand = c->nct;
@@ -836,7 +866,8 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 				key_nets(&k, p->nets, p->nnets, 0);
 				if (set_intern(c, &k, rs->addr[s][fam])) {
 					set = set_new(c->in, rs->addr[s][fam],
-					    type, len, NFT_SET_INTERVAL);
+					    type, len, peer_addrs_exact(p,
+					    use_sel) ? 0 : NFT_SET_INTERVAL);
 					fill_addr_set(c, set, p, fam ? 6 : 4,
 					    use_sel);
 				}
@@ -862,7 +893,8 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 			key_ports(&k, p->ports, p->nports);
 			if (set_intern(c, &k, rs->port[s]))
 				fill_port_set(set_new(c->in, rs->port[s],
-				    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
+				    IR_TYPE_INET_SERVICE, 2, ports_exact(
+				    p->ports, p->nports) ? 0 : NFT_SET_INTERVAL),
 				    p->ports, p->nports);
 		}
 		if (p->nnot_ports) {
@@ -873,8 +905,10 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 			key_ports(&k, p->not_ports, p->nnot_ports);
 			if (set_intern(c, &k, rs->notport[s]))
 				fill_port_set(set_new(c->in, rs->notport[s],
-				    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL),
-				    p->not_ports, p->nnot_ports);
+				    IR_TYPE_INET_SERVICE, 2, ports_exact(
+				    p->not_ports, p->nnot_ports) ? 0 :
+				    NFT_SET_INTERVAL), p->not_ports,
+				    p->nnot_ports);
 		}
 	}
 	strbuf_release(&k);
@@ -1208,7 +1242,7 @@ named_port_set(struct compiler *c, struct rule_sets *rs, size_t pi,
 	key_ports(&k, &pr, 1);
 	if (set_intern(c, &k, rs->port[SIDE_DST]))
 		fill_port_set(set_new(c->in, rs->port[SIDE_DST],
-		    IR_TYPE_INET_SERVICE, 2, NFT_SET_INTERVAL), &pr, 1);
+		    IR_TYPE_INET_SERVICE, 2, 0), &pr, 1);
 	strbuf_release(&k);
 }
 
@@ -1313,8 +1347,9 @@ named_addr_set(struct compiler *c, struct rule_sets *rs, size_t pi,
 			range_from_addr(&v[n++], a, len);
 		}
 	}
+	/* Container addresses: exact values. */
 	set_add_ranges(set_new(c->in, name, fam == 4 ? IR_TYPE_IPV4 :
-	    IR_TYPE_IPV6, (uint32_t)len, NFT_SET_INTERVAL), v, n);
+	    IR_TYPE_IPV6, (uint32_t)len, 0), v, n);
 	free(v);
 }
 

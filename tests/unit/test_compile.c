@@ -241,18 +241,20 @@ test_peer_sets(void **state)
 	uint8_t		 a3[4] = { 172, 17, 0, 3 }, a4[4] = { 172, 17, 0, 4 };
 
 	assert_non_null(src);
-	assert_true(src->flags & NFT_SET_INTERVAL);
-	/* api1 and api2 are adjacent addresses: merged into one range. */
-	assert_int_equal(src->nelems, 1);
+	/* Container addresses: an exact (hash) set, one element each. */
+	assert_false(src->flags & NFT_SET_INTERVAL);
+	assert_int_equal(src->nelems, 2);
 	assert_memory_equal(src->elems[0].key, a3, 4);
-	assert_memory_equal(src->elems[0].key_end, a4, 4);
+	assert_memory_equal(src->elems[1].key, a4, 4);
 	/* 5432, 6000-6010, 6005 (inside), 6011 (adjacent): two ranges. */
 	assert_non_null(ports);
+	assert_true(ports->flags & NFT_SET_INTERVAL);
 	assert_int_equal(ports->nelems, 2);
 	assert_int_equal(ntohs(*(uint16_t *)ports->elems[1].key), 6000);
 	assert_int_equal(ntohs(*(uint16_t *)ports->elems[1].key_end), 6011);
 	/* A CIDR becomes one range. */
 	assert_non_null(nets);
+	assert_true(nets->flags & NFT_SET_INTERVAL);
 	assert_int_equal(nets->nelems, 1);
 	assert_int_equal(nets->elems[0].key[1], 9);
 	assert_int_equal(nets->elems[0].key_end[2], 255);

@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -556,6 +557,10 @@ spawn(const char *ns, int cpu, enum test t, int server)
 		fatal("fork");
 	if (pid)
 		return pid;
+	/* Never outlive the bench (killed, it would leave them spinning). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
 	signal(SIGPIPE, SIG_IGN);
 	ns_enter(ns);
 	pin_cpu(cpu);
@@ -574,17 +579,97 @@ reap(pid_t pid)
 }
 
 /*
+ * CPU time of process pid so far, in seconds: user + system from
+ * /proc/PID/stat.  With tick accounting, softirq work done in the
+ * process's context (veth hands frames over on the sending CPU, so the
+ * bridge and netfilter run there) is charged to it too.
+ */
+static double
+cpu_seconds(pid_t pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long long	 ut = 0, st = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * The pid of ksoftirqd/cpu, or 0: the softirq work of a busy CPU moves
+ * there from the context of the process that raised it.
+ */
+static pid_t
+ksoftirqd_pid(int cpu)
+{
+	static pid_t	pid[2] = { -1, -1 };
+	char		want[32], path[64], comm[64];
+	int		fd, i;
+	ssize_t		n;
+
+	if (pid[cpu] != -1)
+		return pid[cpu];
+	pid[cpu] = 0;
+	snprintf(want, sizeof(want), "ksoftirqd/%d\n", cpu);
+	for (i = 2; i < 4096 && pid[cpu] == 0; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", i);
+		if ((fd = open(path, O_RDONLY)) == -1)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n > 0 && (comm[n] = '\0', strcmp(comm, want) == 0))
+			pid[cpu] = i;
+	}
+	return pid[cpu];
+}
+
+/*
+ * The CPU time paying for test t: the client's, plus the server's for
+ * TCP, plus the softirq threads of the CPUs they are pinned to.
+ */
+static double
+test_cpu(enum test t, pid_t cli, pid_t srv)
+{
+	double	v = cpu_seconds(cli);
+
+	if (ksoftirqd_pid(0))
+		v += cpu_seconds(ksoftirqd_pid(0));
+	if (t != T_UDP) {
+		v += cpu_seconds(srv);
+		if (ksoftirqd_pid(1))
+			v += cpu_seconds(ksoftirqd_pid(1));
+	}
+	return v;
+}
+
+/*
  * One test: server pinned to CPU 1, sender to CPU 0 (the sender's CPU
  * also runs the bridge and netfilter in softirq context: veth hands the
  * frame over on the sending CPU).  Returns the rate over o.secs after
- * o.warmup: packets/s, connections/s or Gbit/s.
+ * o.warmup: packets/s, connections/s or Gbit/s.  *per_cpu gets the work
+ * done per CPU-second of what pays for it (test_cpu; UDP: packets sent):
+ * the inverse of the per-packet cost, whatever else the machine runs at
+ * the time, which a shared machine's rates are not.
  */
 static double
-run_test(enum test t)
+run_test(enum test t, double *per_cpu)
 {
 	pid_t		srv, cli;
-	uint64_t	a, b;
-	double		t0, t1, deadline;
+	uint64_t	a, b, ta, tb;
+	double		t0, t1, deadline, ca, cb;
 
 	memset(sh, 0, sizeof(*sh));
 	srv = spawn(o.server_ns, 1, t, 1);
@@ -592,15 +677,24 @@ run_test(enum test t)
 		sleep_s(0.001);
 	cli = spawn(o.client_ns, 0, t, 0);
 	sleep_s(o.warmup);
+	ca = test_cpu(t, cli, srv);
 	a = sh->rx;
+	ta = sh->tx;
 	t0 = now();
 	sleep_s(o.secs);
 	b = sh->rx;
+	tb = sh->tx;
 	t1 = now();
+	cb = test_cpu(t, cli, srv);
 	reap(cli);
 	reap(srv);
 	if (sh->failed)
 		fatalx("%s: the client could not connect", test_name[t]);
+	*per_cpu = 0;
+	if (cb > ca)
+		*per_cpu = t == T_UDP ? (double)(tb - ta) / (cb - ca) :
+		    t == T_BULK ? (double)(b - a) * 8 / 1e9 / (cb - ca) :
+		    (double)(b - a) / (cb - ca);
 	if (t == T_BULK)
 		return (double)(b - a) * 8 / (t1 - t0) / 1e9;
 	return (double)(b - a) / (t1 - t0);
@@ -615,6 +709,8 @@ struct config {
 	struct ir_ruleset	*rs;
 	double			 v[NTESTS][MAXROUNDS];
 	double			 ratio[NTESTS][MAXROUNDS];
+	double			 cpu[NTESTS][MAXROUNDS];	/* per CPU-second */
+	double			 cpuratio[NTESTS][MAXROUNDS];
 };
 
 static void
@@ -738,6 +834,66 @@ dataplane_vs_conntrack(struct config *cf, int ncf, struct config *big)
 	printf("\n");
 }
 
+/*
+ * The same per CPU-second of the processes that pay for the work (see
+ * run_test): insensitive to what else the machine runs, so the figure to
+ * trust on a shared machine, where the rates above swing with the load.
+ */
+static void
+dataplane_report_cpu(struct config *cf, int ncf, struct config *big)
+{
+	static const char *key[NTESTS] = { "pps_cpu_ratio", "cps_cpu_ratio",
+	    "tcp_cpu_ratio" };
+	static const double goal[NTESTS] = { 0.85, 0.90, 0.95 };
+	struct config	*ct = NULL;
+	char		 detail[512], name[64];
+	double		 q[MAXROUNDS];
+	int		 i, t, r;
+
+	printf("\n== per CPU-second of the test processes (softirq included; "
+	    "ratio to the no-table run of the same round, [min–max]) ==\n");
+	printf("%-16s %-30s %-30s %-30s\n", "config", "UDP 64B pkt/CPU-s",
+	    "TCP conn/CPU-s", "TCP bulk Gbit/CPU-s");
+	for (i = 0; i < ncf; i++) {
+		if (strcmp(cf[i].name, "conntrack-only") == 0)
+			ct = &cf[i];
+		printf("%-16s", cf[i].name);
+		for (t = 0; t < NTESTS; t++) {
+			struct spread v = spread_of(cf[i].cpu[t], o.rounds);
+			struct spread q2 = spread_of(cf[i].cpuratio[t], o.rounds);
+			char cell[64];
+
+			snprintf(cell, sizeof(cell), "%.1fk %.3f [%.2f–%.2f]",
+			    t == T_BULK ? v.med * 1000 : v.med / 1000, q2.med,
+			    q2.min, q2.max);
+			printf(" %-30s", cell);
+		}
+		printf("\n");
+	}
+	for (t = 0; t < NTESTS; t++) {
+		struct spread r2 = spread_of(big->cpuratio[t], o.rounds);
+		struct spread c2 = { 0, 0, 0 };
+
+		if (ct) {
+			for (r = 0; r < o.rounds; r++)
+				q[r] = ct->cpu[t][r] > 0 ?
+				    big->cpu[t][r] / ct->cpu[t][r] : 0;
+			c2 = spread_of(q, o.rounds);
+		}
+		snprintf(detail, sizeof(detail), "%s per CPU-second of the test "
+		    "processes (softirq included) with bulkhead at %zu "
+		    "containers ÷ with no tables, per round; median of %d, "
+		    "min %.3f max %.3f; ÷ conntrack-only %.3f", test_name[t],
+		    big->n, o.rounds, r2.min, r2.max, c2.med);
+		snprintf(name, sizeof(name), "%s_%zuk", key[t], big->n / 1000);
+		if (big->n < 1000)
+			snprintf(name, sizeof(name), "%s_%zu", key[t], big->n);
+		result_put(name, r2.med, goal[t], "higher", detail);
+		printf("%s %.3f [%.2f–%.2f]%s", name, r2.med, r2.min, r2.max,
+		    t == NTESTS - 1 ? "\n" : "  ");
+	}
+}
+
 static void
 dataplane_report(struct config *cf, int ncf)
 {
@@ -783,6 +939,7 @@ dataplane_report(struct config *cf, int ncf)
 	if (big == NULL)
 		return;
 	dataplane_vs_conntrack(cf, ncf, big);
+	dataplane_report_cpu(cf, ncf, big);
 	for (t = 0; t < NTESTS; t++) {
 		static const char *key[NTESTS] = { "pps_ratio", "cps_ratio",
 		    "tcp_ratio" };
@@ -845,14 +1002,20 @@ dataplane(void)
 			ta = c->rs ? apply(c->rs) : 0;
 			sleep_s(0.2);
 			for (t = 0; t < NTESTS; t++)
-				c->v[t][r] = run_test((enum test)t);
+				c->v[t][r] = run_test((enum test)t,
+				    &c->cpu[t][r]);
 			fprintf(stderr, "  round %d %-16s (applied in %.2f s): "
-			    "%.0f pps %.0f cps %.2f Gbit/s\n", r + 1, c->name, ta,
-			    c->v[T_UDP][r], c->v[T_CRR][r], c->v[T_BULK][r]);
+			    "%.0f pps %.0f cps %.2f Gbit/s; per CPU-s %.0f pkt "
+			    "%.0f conn %.2f Gbit\n", r + 1, c->name, ta,
+			    c->v[T_UDP][r], c->v[T_CRR][r], c->v[T_BULK][r],
+			    c->cpu[T_UDP][r], c->cpu[T_CRR][r], c->cpu[T_BULK][r]);
 		}
 		for (i = 0; i < ncf; i++)
-			for (t = 0; t < NTESTS; t++)
+			for (t = 0; t < NTESTS; t++) {
 				cf[i].ratio[t][r] = cf[i].v[t][r] / cf[0].v[t][r];
+				cf[i].cpuratio[t][r] = cf[0].cpu[t][r] > 0 ?
+				    cf[i].cpu[t][r] / cf[0].cpu[t][r] : 0;
+			}
 	}
 	tables_clear();
 	dataplane_report(cf, ncf);
