@@ -3,23 +3,40 @@
  * (Docker events -> inventory -> policy -> compile -> nft batch).  Pure.
  *
  * Two tables of our own, nothing written into Docker's:
- *  - bridge "bulkhead", prerouting at -300: the port guard.  A frame from a
- *    known container veth passes only when (veth, source MAC, source IP) is
- *    the container's; it is then stamped with our bit of the packet mark.
- *    Anything else from that veth is logged and dropped (anti-spoofing).
+ *  - bridge "bulkhead", prerouting at -300: the port guard.  One lookup
+ *    (ports, a verdict map by veth) sends a known container's frames to
+ *    the guard, or to the quarantine when it is cut off.  A frame passes
+ *    the guard only when (veth, source MAC, source IP) is the container's;
+ *    it is then stamped with our bit of the packet mark.  Anything else
+ *    from that veth is logged and dropped (anti-spoofing).
  *  - inet "bulkhead", forward/input/output at -10 (after DNAT, before
- *    Docker's filter): established traffic passes; a container address
- *    seen without our mark bit is dropped (spoofed or stale); then an
+ *    Docker's filter): established traffic (and IPv6 neighbour discovery)
+ *    goes through the quarantine check and passes; a packet without our
+ *    mark goes through the identity chain (a quarantined source, a known
+ *    container address seen without the mark: spoofed or stale, and an
+ *    unclassified container on a Docker bridge are dropped); then an
  *    egress dispatch by source address and an ingress dispatch by
  *    destination address, each a verdict map into the chain of the
  *    container's class (containers that the same policies select share
  *    one), whose rules match named sets of peers and ports shared by
- *    every rule with the same peer.
+ *    every rule with the same peer (exact sets for container addresses
+ *    and single ports, interval sets for CIDRs and port ranges).  The
+ *    ingress maps hold every known address (its class chain, the
+ *    quarantine, or accept), so a miss is an unclassified destination:
+ *    only then is the bridge looked up for the pending check.
  *  - quarantined containers are cut off ahead of all of this: by veth in
  *    the bridge family (prerouting, forward, output) and by address in
- *    the inet family.
- * Per-packet cost: two map lookups plus the rules of the policies that
- * select the two endpoints, whatever the number of containers.
+ *    the inet family (their entries in the dispatch maps go to the
+ *    quarantine chains; established traffic is checked before it passes).
+ *    In the inet family a new connection from an isolated container to a
+ *    quarantined one that is not guarded yet is judged by the source's
+ *    egress first: dropped either way, logged as the egress deny if that
+ *    denies it.
+ * Per-packet cost of a new connection between two classified containers:
+ * two lookups in the bridge (port, then veth . MAC . IP), one for the
+ * bridge quarantine on the way out, then in the inet family the ct state,
+ * two map lookups, and the rules of the policies that select the two
+ * endpoints, whatever the number of containers.
  */
 #ifndef BULKHEAD_COMPILE_H
 #define BULKHEAD_COMPILE_H
