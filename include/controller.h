@@ -64,6 +64,9 @@ struct controller {
 	unsigned long		 docker_syncs;	/* full listings that succeeded */
 	unsigned long		 docker_reconnects;
 	struct timespec		 dirty_since;	/* first change not yet applied */
+	long long		 start_ns;	/* Docker's time (wall clock) of the
+						 * first start not yet enforced, or 0 */
+	char			 start_id[16];	/* its container, short id */
 	struct metrics_hist	 apply_hist;
 	struct metrics_hist	 enforce_hist;
 };

@@ -303,7 +303,35 @@ controller_on_event(const struct docker_event *ev, void *arg)
 		return;
 	log_debug("docker event %s %s %.12s", ev->type, ev->action,
 	    ev->container_id);
+	if (ev->kind == DOCKER_EV_START && ev->time_nano > 0 &&
+	    ctl->start_ns == 0) {
+		ctl->start_ns = ev->time_nano;
+		snprintf(ctl->start_id, sizeof(ctl->start_id), "%.12s",
+		    ev->container_id);
+	}
 	controller_refresh(ctl, ev->container_id);
+}
+
+/*
+ * After an apply: when every container's veth is known (nothing pending),
+ * the container of the first start since the last such apply is enforced;
+ * logs how long after Docker's start event (its wall-clock time), which
+ * `make bench-latency` reads (tools/bench/latency.sh).
+ */
+static void
+controller_start_enforced(struct controller *ctl)
+{
+	struct timespec	now;
+	double		ms;
+
+	if (ctl->start_ns == 0 || ctl->pending)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec -
+	    (double)ctl->start_ns) / 1e6;
+	log_debug("container %s enforced %.3f ms after docker's start event",
+	    ctl->start_id, ms);
+	ctl->start_ns = 0;
 }
 
 void
@@ -426,6 +454,7 @@ controller_apply(struct controller *ctl)
 		memset(&ctl->dirty_since, 0, sizeof(ctl->dirty_since));
 	}
 	log_debug("ruleset applied in %.1f ms", ctl->last_apply_ms);
+	controller_start_enforced(ctl);
 	return 0;
 }
 

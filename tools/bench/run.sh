@@ -18,7 +18,8 @@
 # Knobs (environment): BENCH_SIZES (10,1000,10000), BENCH_LINEAR
 # (1000,10000), BENCH_ROUNDS (5), BENCH_SECS (2), BENCH_PROGRAM_SIZES
 # (100,1000,10000), BENCH_PROGRAM_ROUNDS (3), BENCH_CHANGES (3),
-# BENCH_ONLY (dataplane|program), BENCH_JSON (build/bench.json).
+# BENCH_ONLY (dataplane|program|latency), BENCH_JSON (build/bench.json),
+# LAT_N (200 container starts for the enforcement latency).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -99,14 +100,23 @@ ARGS=(--host-ns "$H" --client-ns "$C" --server-ns "$S" --bridge "$BR"
 
 echo "bench: $(date -u '+%F %T') UTC, $(uname -r), $(nproc) CPUs, $(nft --version 2>/dev/null)"
 start=$(date +%s)
-"$B/bhbench" "${ARGS[@]}" &
-PID=$!
-wait "$PID"; rc=$?; PID=
+rc=0
+if [ "${BENCH_ONLY:-}" != latency ]; then
+	"$B/bhbench" "${ARGS[@]}" &
+	PID=$!
+	wait "$PID"; rc=$?; PID=
+fi
+# Enforcement latency: real containers and the host's nftables (under the
+# shared machine's lock), after the namespace benchmarks.
+if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = latency ]; then
+	echo
+	BENCH_JSON=${BENCH_JSON:-build/bench.json} tools/bench/latency.sh || rc=1
+fi
 echo
 echo "bench: done in $(( $(date +%s) - start )) s, exit $rc; figures in ${BENCH_JSON:-build/bench.json}"
 env_line=""
 for v in BENCH_SIZES BENCH_LINEAR BENCH_ROUNDS BENCH_SECS BENCH_PROGRAM_SIZES \
-	 BENCH_PROGRAM_ROUNDS BENCH_CHANGES BENCH_ONLY BENCH_JSON; do
+	 BENCH_PROGRAM_ROUNDS BENCH_CHANGES BENCH_ONLY BENCH_JSON LAT_N; do
 	[ -n "${!v:-}" ] && env_line="$env_line $v=${!v}"
 done
 echo "reproduce: sudo${env_line} make bench    (or: sudo${env_line} tools/bench/run.sh)"
