@@ -851,9 +851,16 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 			struct ir_set *set;
 
 			if (peer_has_addr(p, s, remote)) {
+				/*
+				 * The kind is in the name (addr: exact,
+				 * net: intervals), so that a name never
+				 * changes its definition between two
+				 * compiles: deltas can always carry it.
+				 */
 				snprintf(rs->addr[s][fam], IR_NAMELEN,
-				    "p%zu_%c%zu_%saddr%d", pi, dir ? 'e' : 'i',
-				    ri, sn[s], fam ? 6 : 4);
+				    "p%zu_%c%zu_%s%s%d", pi, dir ? 'e' : 'i',
+				    ri, sn[s], peer_addrs_exact(p, use_sel) ?
+				    "addr" : "net", fam ? 6 : 4);
 				strbuf_addf(&k, "addr%d|", fam ? 6 : 4);
 				if (use_sel && p->selector)
 					strbuf_addf(&k, "sel=%s|",
@@ -887,8 +894,10 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 			}
 		}
 		if (p->nports) {
-			snprintf(rs->port[s], IR_NAMELEN, "p%zu_%c%zu_%sport",
-			    pi, dir ? 'e' : 'i', ri, sn[s]);
+			snprintf(rs->port[s], IR_NAMELEN, "p%zu_%c%zu_%s%s",
+			    pi, dir ? 'e' : 'i', ri, sn[s],
+			    ports_exact(p->ports, p->nports) ? "port" :
+			    "range");
 			strbuf_addstr(&k, "port|");
 			key_ports(&k, p->ports, p->nports);
 			if (set_intern(c, &k, rs->port[s]))
@@ -899,8 +908,9 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 		}
 		if (p->nnot_ports) {
 			snprintf(rs->notport[s], IR_NAMELEN,
-			    "p%zu_%c%zu_%snotport", pi, dir ? 'e' : 'i', ri,
-			    sn[s]);
+			    "p%zu_%c%zu_%snot%s", pi, dir ? 'e' : 'i', ri,
+			    sn[s], ports_exact(p->not_ports, p->nnot_ports) ?
+			    "port" : "range");
 			strbuf_addstr(&k, "port|");
 			key_ports(&k, p->not_ports, p->nnot_ports);
 			if (set_intern(c, &k, rs->notport[s]))

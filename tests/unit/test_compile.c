@@ -216,7 +216,7 @@ test_rule_order_and_prefixes(void **state)
 	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
 	char		*t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
 	char		*deny = strstr(t, "prefix \"bh|D|I|0|db-in\"");
-	char		*allow = strstr(t, "@p0_i1_dport counter accept");
+	char		*allow = strstr(t, "@p0_i1_drange counter accept");
 	char		*dflt = strstr(t, "prefix \"bh|D|I|*|db-in\"");
 
 	assert_non_null(deny);
@@ -236,8 +236,8 @@ test_peer_sets(void **state)
 {
 	struct ir_table	*in = table(((struct fixture *)*state)->rs, NFPROTO_INET);
 	struct ir_set	*src = ir_set_find(in, "p0_i1_saddr4");
-	struct ir_set	*ports = ir_set_find(in, "p0_i1_dport");
-	struct ir_set	*nets = ir_set_find(in, "p0_i0_saddr4");
+	struct ir_set	*ports = ir_set_find(in, "p0_i1_drange");
+	struct ir_set	*nets = ir_set_find(in, "p0_i0_snet4");
 	uint8_t		 a3[4] = { 172, 17, 0, 3 }, a4[4] = { 172, 17, 0, 4 };
 
 	assert_non_null(src);
