@@ -22,6 +22,8 @@ fi
 if [ -z "${BH_LATENCY_LOCKED:-}" ]; then
 	BH_LATENCY_LOCKED=1 exec flock /tmp/bulkhead-e2e.lock "$0" "$@"
 fi
+# docker_rm: one container at a time (dockerd 20.10 deadlocks otherwise).
+. tests/e2e/lib.sh
 N=${LAT_N:-200}
 JSON=${BENCH_JSON:-build/bench.json}
 B=build
@@ -34,8 +36,8 @@ cleanup() {
 	trap - EXIT INT TERM
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	"$B/bulkheadd" --flush >/dev/null 2>&1
-	docker ps -aq --filter label=bulkhead.latency=1 |
-		xargs -r timeout 120 docker rm -f >/dev/null 2>&1
+	# shellcheck disable=SC2046 # container ids
+	docker_rm $(docker ps -aq --filter label=bulkhead.latency=1)
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -45,7 +47,8 @@ trap 'exit 130' INT TERM
 tools/docker-up.sh >/dev/null 2>&1 || { echo "latency: no dockerd" >&2; exit 1; }
 docker image inspect "$IMAGE" >/dev/null 2>&1 || tools/mkimage.sh >/dev/null 2>&1 ||
 	{ echo "latency: no image $IMAGE" >&2; exit 1; }
-docker ps -aq --filter label=bulkhead.latency=1 | xargs -r docker rm -f >/dev/null 2>&1
+# shellcheck disable=SC2046 # container ids
+docker_rm $(docker ps -aq --filter label=bulkhead.latency=1)
 
 mkdir -p "$W/rules"
 chmod 755 "$W/rules"
