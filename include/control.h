@@ -61,7 +61,20 @@ void	control_request_release(struct control_request *);
 
 /* ---- control.c (daemon side) ---- */
 
+/*
+ * The listener serves many clients at once without ever blocking the main
+ * loop: each connection is non-blocking, its request is accumulated across
+ * wakeups and its answer written as the client takes it.  A client has
+ * CONTROL_READ_MS from connecting to send its request and CONTROL_WRITE_MS
+ * to take its answer; past that it is dropped.  Beyond CONTROL_MAX_CONNS
+ * open connections a new one is answered with an error and closed.
+ */
+#define CONTROL_MAX_CONNS	64
+#define CONTROL_READ_MS		2000
+#define CONTROL_WRITE_MS	10000
+
 struct control;
+struct pollfd;
 
 /* Returns the request's answer, newly allocated (the listener frees it). */
 typedef char *(*control_handler)(const char *request, void *arg);
@@ -69,8 +82,19 @@ typedef char *(*control_handler)(const char *request, void *arg);
 /* Listens on path (mode 0600, parent directory created).  NULL on failure (logged). */
 struct control	*control_new(const char *path);
 void		 control_free(struct control *);
-int		 control_fd(const struct control *);
-/* Accepts one client, reads its request, answers with handler. */
-void		 control_serve(struct control *, control_handler, void *arg);
+/* How many pollfds control_pollfds fills: the listener's, then each client's. */
+size_t		 control_npollfds(const struct control *);
+void		 control_pollfds(const struct control *, struct pollfd *fds);
+/*
+ * Accepts new clients, reads what arrived, answers complete requests with
+ * handler, writes pending answers and drops clients past their deadline.
+ * fds: as control_pollfds filled them, revents set by poll.
+ */
+void		 control_serve(struct control *, const struct pollfd *fds,
+		    control_handler, void *arg);
+/* Milliseconds until the earliest client deadline; -1 when none. */
+int		 control_timeout(const struct control *);
+/* Open client connections (for tests and metrics). */
+size_t		 control_nconns(const struct control *);
 
 #endif

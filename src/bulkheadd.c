@@ -310,7 +310,7 @@ pidfile_setup(const char *path)
 	return pf;
 }
 
-enum { FD_SIG, FD_CTL, FD_LINK, NFDS };
+enum { FD_SIG, FD_LINK, FD_CTL };	/* then one per control client */
 
 /* The page the metrics listener serves, rendered at most every 2 s. */
 static void
@@ -344,41 +344,52 @@ notify_ready_once(const struct controller *ctl)
 	    ctl->generation);
 }
 
+/* The sooner of two timeouts in ms, -1 meaning none. */
+static int
+timeout_min(int a, int b)
+{
+	if (a < 0)
+		return b;
+	return b < 0 || a < b ? a : b;
+}
+
 static void
 main_loop(struct controller *ctl, struct control *control, int sigfd,
     struct metrics_http *mh)
 {
-	struct pollfd	fds[NFDS];
+	struct pollfd	*fds = NULL;
+	size_t		 nfds, cap = 0;
 
-	fds[FD_SIG].fd = sigfd;
-	fds[FD_CTL].fd = control_fd(control);
-	fds[FD_LINK].fd = link_monitor_fd(ctl->link);
 	for (;;) {
-		int	i;
-
 		controller_docker_tick(ctl);
 		controller_check_drift(ctl);
 		controller_apply(ctl);
 		notify_ready_once(ctl);
 		metrics_refresh(ctl, mh);
-		for (i = 0; i < NFDS; i++) {
-			fds[i].events = POLLIN;
-			fds[i].revents = 0;
+		nfds = FD_CTL + control_npollfds(control);
+		if (nfds > cap) {
+			fds = xreallocarray(fds, nfds, sizeof(*fds));
+			cap = nfds;
 		}
-		if (docker_wait(ctl->docker, fds, NFDS,
-		    controller_timeout(ctl)) == -1)
+		fds[FD_SIG] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		fds[FD_LINK] = (struct pollfd){ .fd = link_monitor_fd(ctl->link),
+		    .events = POLLIN };
+		control_pollfds(control, fds + FD_CTL);
+		if (docker_wait(ctl->docker, fds, (unsigned int)nfds,
+		    timeout_min(controller_timeout(ctl),
+		    control_timeout(control))) == -1)
 			log_warnx("wait for events failed");
 		if ((fds[FD_SIG].revents & POLLIN) && signals_read(sigfd, ctl))
-			return;
+			break;
 		if (fds[FD_LINK].revents & POLLIN)
 			link_read_events(ctl->link);
 		/* A veth that was not there may be now: retry those. */
 		controller_on_links(ctl);
 		/* Absorb every event first: one transaction per round. */
 		controller_apply(ctl);
-		if (fds[FD_CTL].revents & POLLIN)
-			control_serve(control, controller_handle, ctl);
+		control_serve(control, fds + FD_CTL, controller_handle, ctl);
 	}
+	free(fds);
 }
 
 int

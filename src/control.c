@@ -1,15 +1,23 @@
 /*
- * control.c: bulkheadd's control socket listener.  Requests are served one
- * at a time from the main loop: a reload answers only once the new rules
- * are in the kernel, which is what `bulkhead reload` promises.
+ * control.c: bulkheadd's control socket listener.  Every connection is
+ * non-blocking and served from the main loop's poll: request bytes are
+ * accumulated across wakeups, the answer is written as the client reads
+ * it, and each phase has a deadline, so a slow, silent or hostile client
+ * costs the loop nothing but a pollfd.  A request is handled as soon as it
+ * is complete: a reload answers only once the new rules are in the kernel,
+ * which is what `bulkhead reload` promises.
+ *
+ * The listener owns its connections and their buffers; the handler's
+ * answer becomes the connection's and is freed once written.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +28,30 @@
 #include "log.h"
 #include "util.h"
 
-#define CONTROL_READ_MS	2000	/* for a whole request */
+#define CONTROL_ACCEPT_BURST	64	/* accepts per wakeup */
+#define CONTROL_BACKLOG		64
+#define CONTROL_REFUSED \
+	"{\"ok\":false,\"error\":\"too many control connections\"}\n"
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	int			 fd;
+	int			 writing;	/* request handled, answer pending */
+	struct strbuf		 req;		/* bytes read so far */
+	char			*ans;		/* answer and its newline, owned */
+	size_t			 anslen;
+	size_t			 off;		/* of ans, written */
+	struct timespec		 deadline;	/* of the current phase */
+};
+
+TAILQ_HEAD(connq, conn);
 
 struct control {
-	int	 fd;
-	char	*path;
+	int		 fd;
+	char		*path;
+	struct connq	 conns;
+	size_t		 nconns;
+	unsigned long	 refused;	/* over CONTROL_MAX_CONNS */
 };
 
 static int
@@ -59,6 +86,7 @@ control_new(const char *path)
 	if (control_mkparent(path) == -1)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	TAILQ_INIT(&c->conns);
 	c->path = xstrdup(path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd == -1) {
@@ -73,7 +101,7 @@ control_new(const char *path)
 		goto err;
 	}
 	umask(old);
-	if (listen(c->fd, 16) == -1) {
+	if (listen(c->fd, CONTROL_BACKLOG) == -1) {
 		log_warn("listen on control socket %s", path);
 		goto err;
 	}
@@ -86,119 +114,275 @@ err:
 	return NULL;
 }
 
+static void
+control_conn_free(struct control *c, struct conn *cn)
+{
+	TAILQ_REMOVE(&c->conns, cn, entry);
+	c->nconns--;
+	close(cn->fd);
+	strbuf_release(&cn->req);
+	free(cn->ans);
+	free(cn);
+}
+
 void
 control_free(struct control *c)
 {
 	if (c == NULL)
 		return;
+	while (!TAILQ_EMPTY(&c->conns))
+		control_conn_free(c, TAILQ_FIRST(&c->conns));
 	close(c->fd);
 	unlink(c->path);
 	free(c->path);
 	free(c);
 }
 
-int
-control_fd(const struct control *c)
+static void
+control_deadline(struct timespec *ts, int ms)
 {
-	return c->fd;
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
-static long
-control_elapsed_ms(const struct timespec *t0)
+/* Milliseconds until ts, 0 when past. */
+static int
+control_ms_until(const struct timespec *ts)
 {
 	struct timespec	now;
+	long long	ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000L +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000L;
+	ms = (ts->tv_sec - now.tv_sec) * 1000LL +
+	    (ts->tv_nsec - now.tv_nsec + 999999) / 1000000LL;
+	return ms < 0 ? 0 : (int)ms;
 }
 
-/*
- * Reads one request (see control_request_frame).  The whole request must
- * arrive within CONTROL_READ_MS (each read waits no longer either), so a
- * slow or silent client holds the main loop for about that long at most.
- */
-static char *
-control_read_request(int fd)
+size_t
+control_npollfds(const struct control *c)
 {
-	struct strbuf	 sb;
-	struct timespec	 t0;
-	char		 buf[4096];
-	long		 n;
-
-	strbuf_init(&sb);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		ssize_t	r;
-
-		if ((n = control_request_frame(sb.buf, sb.len)) != 0)
-			break;
-		if (control_elapsed_ms(&t0) > CONTROL_READ_MS) {
-			n = -1;
-			break;
-		}
-		if ((r = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			n = sb.len ? (long)sb.len : -1;	/* EOF ends a request */
-			break;
-		}
-		strbuf_add(&sb, buf, (size_t)r);
-	}
-	/* A NUL would cut the request short of what the client sent. */
-	if (n <= 0 || memchr(sb.buf, '\0', (size_t)n)) {
-		strbuf_release(&sb);
-		return NULL;
-	}
-	sb.buf[n] = '\0';
-	return strbuf_detach(&sb);
+	return 1 + c->nconns;
 }
 
-static void
-control_write_answer(int fd, const char *ans)
+size_t
+control_nconns(const struct control *c)
 {
-	size_t	len = strlen(ans);
-
-	while (len) {
-		ssize_t	n = write(fd, ans, len);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			log_warn("write control answer");
-			return;
-		}
-		ans += n;
-		len -= (size_t)n;
-	}
-	(void)!write(fd, "\n", 1);
+	return c->nconns;
 }
 
 void
-control_serve(struct control *c, control_handler handler, void *arg)
+control_pollfds(const struct control *c, struct pollfd *fds)
 {
-	struct timeval	 tv = { .tv_sec = CONTROL_READ_MS / 1000,
-				.tv_usec = CONTROL_READ_MS % 1000 * 1000 };
-	char		*req, *ans;
-	int		 fd;
+	const struct conn	*cn;
 
-	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("accept on control socket");
-		return;
+	fds[0].fd = c->fd;
+	fds[0].events = POLLIN;
+	fds[0].revents = 0;
+	TAILQ_FOREACH(cn, &c->conns, entry) {
+		fds++;
+		fds->fd = cn->fd;
+		fds->events = cn->writing ? POLLOUT : POLLIN;
+		fds->revents = 0;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	tv.tv_sec = 10;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if ((req = control_read_request(fd)) == NULL) {
-		log_warnx("control request: empty, too large or timed out");
-		close(fd);
-		return;
+}
+
+int
+control_timeout(const struct control *c)
+{
+	const struct conn	*cn;
+	int			 t = -1, ms;
+
+	TAILQ_FOREACH(cn, &c->conns, entry) {
+		ms = control_ms_until(&cn->deadline);
+		if (t < 0 || ms < t)
+			t = ms;
 	}
-	ans = handler(req, arg);
-	control_write_answer(fd, ans);
-	free(ans);
-	free(req);
+	return t;
+}
+
+/*
+ * Best effort, never waits: the refusal fits any socket buffer.  What the
+ * client already sent is read first, or closing would reset the
+ * connection before the client reads why.
+ */
+static void
+control_refuse(struct control *c, int fd)
+{
+	char	buf[4096];
+
+	(void)!read(fd, buf, sizeof(buf));
+	(void)!write(fd, CONTROL_REFUSED, strlen(CONTROL_REFUSED));
 	close(fd);
+	if (c->refused++ == 0 || c->refused % 1000 == 0)
+		log_warnx("control: %lu connection(s) refused: %d open "
+		    "already", c->refused, CONTROL_MAX_CONNS);
+}
+
+static void
+control_accept(struct control *c)
+{
+	struct conn	*cn;
+	int		 i, fd;
+
+	for (i = 0; i < CONTROL_ACCEPT_BURST; i++) {
+		fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept on control socket");
+			return;
+		}
+		if (c->nconns >= CONTROL_MAX_CONNS) {
+			control_refuse(c, fd);
+			continue;
+		}
+		cn = xcalloc(1, sizeof(*cn));
+		cn->fd = fd;
+		strbuf_init(&cn->req);
+		control_deadline(&cn->deadline, CONTROL_READ_MS);
+		TAILQ_INSERT_TAIL(&c->conns, cn, entry);
+		c->nconns++;
+	}
+}
+
+/*
+ * Writes what the client takes of the answer.  Returns 1 when done or
+ * failed (the connection is to be closed), 0 when the rest must wait.
+ */
+static int
+control_write(struct conn *cn)
+{
+	while (cn->off < cn->anslen) {
+		ssize_t	n = write(cn->fd, cn->ans + cn->off,
+		    cn->anslen - cn->off);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			log_warn("write control answer");
+			return 1;
+		}
+		cn->off += (size_t)n;
+	}
+	return 1;
+}
+
+/*
+ * Handles the complete request of len bytes and starts writing its
+ * answer.  Returns 1 when the connection is to be closed.
+ */
+static int
+control_answer(struct conn *cn, long len, control_handler handler,
+    void *arg)
+{
+	char	*ans;
+
+	/* A NUL would cut the request short of what the client sent. */
+	if (memchr(cn->req.buf, '\0', (size_t)len)) {
+		log_warnx("control request: contains a NUL byte");
+		return 1;
+	}
+	cn->req.buf[len] = '\0';
+	ans = handler(cn->req.buf, arg);
+	strbuf_release(&cn->req);
+	cn->anslen = strlen(ans);
+	cn->ans = xreallocarray(ans, cn->anslen + 2, 1);
+	cn->ans[cn->anslen++] = '\n';
+	cn->ans[cn->anslen] = '\0';
+	cn->writing = 1;
+	control_deadline(&cn->deadline, CONTROL_WRITE_MS);
+	return control_write(cn);
+}
+
+/*
+ * Reads what the client sent (see control_request_frame); a complete
+ * request is answered at once.  EOF ends a request too.  Returns 1 when
+ * the connection is to be closed.
+ */
+static int
+control_read(struct conn *cn, control_handler handler, void *arg)
+{
+	char	buf[4096];
+	long	n;
+
+	for (;;) {
+		ssize_t	r;
+
+		if ((n = control_request_frame(cn->req.buf, cn->req.len)) > 0)
+			return control_answer(cn, n, handler, arg);
+		if (n < 0) {
+			log_warnx("control request: larger than %d bytes",
+			    CONTROL_MAX_REQUEST);
+			return 1;
+		}
+		if ((r = read(cn->fd, buf, sizeof(buf))) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (r == -1 && errno == EAGAIN)
+			return 0;
+		if (r <= 0)
+			break;
+		strbuf_add(&cn->req, buf, (size_t)r);
+	}
+	if (cn->req.len == 0)
+		return 1;	/* gone without a word */
+	return control_answer(cn, (long)cn->req.len, handler, arg);
+}
+
+static void
+control_expire(struct control *c)
+{
+	struct conn	*cn, *next;
+	size_t		 nread = 0, nwrite = 0;
+
+	for (cn = TAILQ_FIRST(&c->conns); cn; cn = next) {
+		next = TAILQ_NEXT(cn, entry);
+		if (control_ms_until(&cn->deadline) > 0)
+			continue;
+		if (cn->writing)
+			nwrite++;
+		else
+			nread++;
+		control_conn_free(c, cn);
+	}
+	if (nread)
+		log_warnx("control: %zu client(s) dropped: request not "
+		    "complete within %d ms", nread, CONTROL_READ_MS);
+	if (nwrite)
+		log_warnx("control: %zu client(s) dropped: answer not taken "
+		    "within %d ms", nwrite, CONTROL_WRITE_MS);
+}
+
+void
+control_serve(struct control *c, const struct pollfd *fds,
+    control_handler handler, void *arg)
+{
+	struct conn	*cn, *next;
+	size_t		 i = 1;
+	int		 done;
+
+	/* The connections fds were filled for, in the same order. */
+	for (cn = TAILQ_FIRST(&c->conns); cn; cn = next, i++) {
+		next = TAILQ_NEXT(cn, entry);
+		if (fds[i].fd != cn->fd)
+			fatalx("control: pollfd %zu is not its connection", i);
+		if (fds[i].revents == 0)
+			continue;
+		if (cn->writing)
+			done = control_write(cn);
+		else
+			done = control_read(cn, handler, arg);
+		if (done)
+			control_conn_free(c, cn);
+	}
+	control_expire(c);
+	if (fds[0].revents & POLLIN)
+		control_accept(c);
 }
