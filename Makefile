@@ -5,7 +5,7 @@
 #   make unit       unit tests only (no root)
 
 CC	?= cc
-PKGS	 = libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libpcap libcurl libmicrohttpd
+PKGS	 = libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libpcap libcurl libmicrohttpd libseccomp
 CFLAGS	?= -O2 -g
 # What the build needs whatever CFLAGS the caller chose.
 ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
@@ -24,7 +24,7 @@ PURE	 = $(LANG) src/explain.c src/probeplan.c src/audit.c src/inventory.c src/do
 	   src/plandiff.c src/pidfile.c
 # One file per outside library.
 DAEMON	 = src/docker.c src/link.c src/nft.c src/control.c src/controller.c \
-	   src/metrics_http.c src/notify.c src/bulkheadd.c
+	   src/metrics_http.c src/notify.c src/privs.c src/bulkheadd.c
 CLI	 = tools/bulkhead.c tools/verify.c tools/probe.c tools/audit.c
 # Pure parts of the capture tool, unit-tested; libpcap only in capture.c.
 CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c \
@@ -32,7 +32,7 @@ CAPTURE_PURE = tools/nflog.c tools/identity.c tools/filter.c tools/flows.c \
 CAPTURE	 = $(CAPTURE_PURE) src/selector.c src/control_proto.c tools/statusfetch.c \
 	   tools/capture.c
 
-LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl libmicrohttpd) -pthread
+LIBS_DAEMON	= $(shell pkg-config --libs libnftnl libmnl libnl-3.0 libnl-route-3.0 jansson libcurl libmicrohttpd libseccomp) -pthread
 LIBS_CLI	= $(shell pkg-config --libs jansson)
 LIBS_CAPTURE	= $(shell pkg-config --libs libpcap jansson)
 LIBS_UNIT	= $(shell pkg-config --libs jansson cmocka)

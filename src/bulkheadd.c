@@ -35,6 +35,7 @@
 #include "nft.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "privs.h"
 #include "util.h"
 
 #include <linux/netfilter.h>
@@ -50,6 +51,7 @@ struct options {
 	int			 foreground;
 	int			 verbose;
 	int			 flush;
+	int			 seccomp;
 	const char		*state_dir;
 	const char		*pidfile;	/* NULL: none (foreground) */
 	const char		*metrics_listen;	/* NULL: no listener */
@@ -84,6 +86,8 @@ usage(FILE *f)
 	    "                            dropped (closed, default) or logged and let\n"
 	    "                            through (open: a new container is unprotected\n"
 	    "                            until bulkheadd knows it)\n"
+	    "      --no-seccomp          no system call filter after start-up\n"
+	    "                            (capabilities are dropped regardless)\n"
 	    "      --flush               remove bulkhead's nftables tables and exit\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
@@ -110,6 +114,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "log-rate", required_argument, NULL, 'L' },
 		{ "log-burst", required_argument, NULL, 'B' },
+		{ "no-seccomp", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -122,6 +127,7 @@ parse_args(int argc, char **argv, struct options *o)
 	o->rules = DEFAULT_RULES;
 	o->control = CONTROL_DEFAULT_PATH;
 	o->state_dir = DEFAULT_STATE_DIR;
+	o->seccomp = 1;
 	compile_opts_default(&o->copts);
 	while ((ch = getopt_long(argc, argv, "r:s:d:fg:m:vhV", longopts,
 	    NULL)) != -1) {
@@ -135,6 +141,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'S': o->state_dir = optarg; break;
 		case 'M': o->metrics_listen = optarg; break;
 		case 'P': o->pidfile = optarg; break;
+		case 'C': o->seccomp = 0; break;
 		case 'O':
 			if (strcmp(optarg, "open") && strcmp(optarg, "closed"))
 				fatalx("invalid fail mode: %s (open or closed)",
@@ -417,12 +424,16 @@ main(int argc, char **argv)
 	controller_init(&ctl, o.rules, o.docker, o.state_dir, &o.copts);
 	if ((control = control_new(o.control)) == NULL)
 		fatalx("cannot listen on %s", o.control);
+	if (o.metrics_listen && (mh = metrics_http_new(o.metrics_listen)) == NULL)
+		fatalx("cannot serve metrics on %s", o.metrics_listen);
 	if (!o.foreground)
 		ready = daemon_start();
 	if (pf && pidfile_write(pf, getpid(), err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	/* After the fork: the listener's thread must live in our process. */
-	if (o.metrics_listen && (mh = metrics_http_new(o.metrics_listen)) == NULL)
+	/* Every socket is open: keep CAP_NET_ADMIN alone (privs.h). */
+	privs_drop(o.seccomp);
+	/* After the fork and the drop: the thread lives in our process, unprivileged. */
+	if (mh && metrics_http_start(mh) == -1)
 		fatalx("cannot serve metrics on %s", o.metrics_listen);
 	if (ready != -1)
 		daemon_ready(ready, o.verbose);

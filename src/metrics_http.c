@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -18,7 +19,10 @@
 #include "util.h"
 
 struct metrics_http {
-	struct MHD_Daemon	*d;
+	struct MHD_Daemon	*d;		/* NULL until started */
+	int			 fd;		/* listening, until started */
+	int			 ipv6;
+	char			*listen;
 	pthread_mutex_t		 lock;
 	char			*page;
 };
@@ -95,35 +99,71 @@ out:
 	return rc;
 }
 
+/* A listening TCP socket on ss; -1 on failure (logged). */
+static int
+metrics_http_socket(const char *listen_addr, const struct sockaddr_storage *ss)
+{
+	socklen_t	len = ss->ss_family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int		fd, one = 1;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("metrics listener %s: socket", listen_addr);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) == -1 ||
+	    listen(fd, 16) == -1) {
+		log_warn("metrics listener %s: cannot listen", listen_addr);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct metrics_http *
-metrics_http_new(const char *listen)
+metrics_http_new(const char *listen_addr)
 {
 	struct metrics_http	*m;
 	struct sockaddr_storage	 ss;
-	unsigned int		 flags = MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_ERROR_LOG;
+	int			 fd;
 
 	memset(&ss, 0, sizeof(ss));
-	if (metrics_http_addr(listen, &ss) == -1) {
-		log_warnx("metrics listener %s: expected ADDRESS:PORT", listen);
+	if (metrics_http_addr(listen_addr, &ss) == -1) {
+		log_warnx("metrics listener %s: expected ADDRESS:PORT",
+		    listen_addr);
 		return NULL;
 	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	if ((fd = metrics_http_socket(listen_addr, &ss)) == -1)
+		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);
+	m->fd = fd;
+	m->ipv6 = ss.ss_family == AF_INET6;
+	m->listen = xstrdup(listen_addr);
+	return m;
+}
+
+int
+metrics_http_start(struct metrics_http *m)
+{
+	unsigned int	flags = MHD_USE_INTERNAL_POLLING_THREAD |
+			    MHD_USE_ERROR_LOG;
+
+	if (m->ipv6)
+		flags |= MHD_USE_IPv6;
 	m->d = MHD_start_daemon(flags, 0, NULL, NULL, metrics_http_answer, m,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_LISTEN_SOCKET, m->fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 	    MHD_OPTION_END);
 	if (m->d == NULL) {
-		log_warnx("metrics listener %s: cannot listen", listen);
-		pthread_mutex_destroy(&m->lock);
-		free(m);
-		return NULL;
+		log_warnx("metrics listener %s: cannot start", m->listen);
+		return -1;
 	}
-	return m;
+	m->fd = -1;	/* the daemon's now */
+	return 0;
 }
 
 void
@@ -143,7 +183,11 @@ metrics_http_free(struct metrics_http *m)
 {
 	if (m == NULL)
 		return;
-	MHD_stop_daemon(m->d);
+	if (m->d)
+		MHD_stop_daemon(m->d);
+	if (m->fd != -1)
+		close(m->fd);
+	free(m->listen);
 	pthread_mutex_destroy(&m->lock);
 	free(m->page);
 	free(m);

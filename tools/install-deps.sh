@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential pkg-config clang libnftnl-dev libmnl-dev libnl-3-dev
 libnl-route-3-dev libjansson-dev libpcap-dev libcurl4-openssl-dev libcmocka-dev
 docker.io podman netavark busybox-static nftables iproute2 iptables tshark jq curl procps socat netcat-openbsd
-libmicrohttpd-dev python3 mandoc systemd"
+libmicrohttpd-dev libseccomp-dev python3 mandoc systemd"
 
 missing=""
 for p in $PKGS; do

@@ -10,7 +10,8 @@
 need_root
 
 GROUP=101
-# BULKHEADD: the daemon binary under test (asan_daemon_test.sh passes a sanitized one).
+# BULKHEADD: the daemon binary under test (asan_daemon_test.sh passes a
+# sanitized one); BULKHEADD_ARGS: options added to its command line.
 BULKHEADD=${BULKHEADD:-$B/bulkheadd}
 W=$(mktemp -d /tmp/bulkhead-e2e.XXXXXX)
 RULES=$W/rules
@@ -47,7 +48,7 @@ JSON
 }
 
 start_daemon() {
-	"$BULKHEADD" --rules "$RULES" --control-socket "$SOCK" --foreground \
+	"$BULKHEADD" $BULKHEADD_ARGS --rules "$RULES" --control-socket "$SOCK" --foreground \
 		--nflog-group $GROUP -v >>"$W/bulkheadd.log" 2>&1 &
 	DPID=$!
 }
