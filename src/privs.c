@@ -133,11 +133,14 @@ privs_allow(scmp_filter_ctx ctx, int nr, unsigned int nargs,
 static void
 privs_allow_args(scmp_filter_ctx ctx)
 {
-	struct scmp_arg_cmp	unix_ = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-	struct scmp_arg_cmp	nl = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
-	struct scmp_arg_cmp	thr = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-				    CLONE_THREAD);
-	struct scmp_arg_cmp	name = SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME);
+	struct scmp_arg_cmp	unix_ = { .arg = 0, .op = SCMP_CMP_EQ,
+				    .datum_a = AF_UNIX };
+	struct scmp_arg_cmp	nl = { .arg = 0, .op = SCMP_CMP_EQ,
+				    .datum_a = AF_NETLINK };
+	struct scmp_arg_cmp	thr = { .arg = 0, .op = SCMP_CMP_MASKED_EQ,
+				    .datum_a = CLONE_THREAD, .datum_b = CLONE_THREAD };
+	struct scmp_arg_cmp	name = { .arg = 0, .op = SCMP_CMP_EQ,
+				    .datum_a = PR_SET_NAME };
 	int			rc;
 
 	privs_allow(ctx, SCMP_SYS(socket), 1, &unix_, "socket(AF_UNIX)");
