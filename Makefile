@@ -62,6 +62,9 @@ $(B)/tests/test_%: tests/unit/test_%.c $(call obj,$(COMMON) $(PURE) $(CAPTURE_PU
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $^ $(LIBS_UNIT) $(LDFLAGS)
 
+# The listener's test drives the daemon's own control.c over a real socket.
+$(B)/tests/test_listener: $(call obj,src/control.c)
+
 unit-bins: $(UNIT_BINS)
 
 # ---- end-to-end test programs (root, real kernel, real Docker) ----
