@@ -3,11 +3,10 @@
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer
 # (build/asan/bulkheadd, made by `make asan`).  Any sanitizer report
 # during the run, including leaks found when the daemon exits on SIGTERM,
-# fails the test.  The daemon runs with --no-seccomp: the sanitizers'
-# runtime makes system calls the filter does not allow (at exit LeakSanitizer
-# calls prctl and stops the threads with ptrace from a clone of the process:
-# killed with SIGSYS, seen); capabilities
-# are still dropped.
+# fails the test.  The daemon runs with --no-seccomp: at exit
+# LeakSanitizer calls prctl and stops the threads with ptrace from a clone
+# of the process, which the filter kills with SIGSYS (seen); capabilities
+# are dropped all the same.
 . "$(dirname "$0")/lib.sh"
 need_root
 BIN=$ROOT/build/asan/bulkheadd
