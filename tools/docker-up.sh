@@ -1,11 +1,13 @@
 #!/bin/bash
 # docker-up.sh: makes sure a Docker engine answers on the local socket,
 # starting Debian's dockerd when none runs (CI machines have no init that
-# starts it), and that the busybox test image exists.
+# starts it), and that the busybox test image exists.  DOCKERD_ARGS: extra
+# options for a dockerd it starts (docker_restart_test.sh: --live-restore).
 set -e
 LOG=${DOCKERD_LOG:-/var/log/bulkhead-dockerd.log}
 if ! docker info >/dev/null 2>&1; then
-	if command -v systemctl >/dev/null 2>&1 && systemctl start docker 2>/dev/null &&
+	if [ -z "$DOCKERD_ARGS" ] && command -v systemctl >/dev/null 2>&1 &&
+	    systemctl start docker 2>/dev/null &&
 	    docker info >/dev/null 2>&1; then
 		:
 	else
@@ -17,7 +19,8 @@ if ! docker info >/dev/null 2>&1; then
 				fd=${fd##*/}
 				[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
 			done
-			exec nohup dockerd >"$LOG" 2>&1
+			# shellcheck disable=SC2086
+			exec nohup dockerd $DOCKERD_ARGS >"$LOG" 2>&1
 		) &
 	fi
 	i=0

@@ -5,7 +5,14 @@
 #    backoff, then synchronises once the socket answers;
 #  - dockerd is stopped and restarted (no live-restore: containers come
 #    back with new veths): the rules stay in force during the outage, and
-#    the restarted containers are classified again from a full listing.
+#    the restarted containers are classified again from a full listing;
+#  - dockerd with live-restore (--live-restore on its command line, no
+#    configuration file touched) is stopped: the containers keep running
+#    on their veths, allowed and denied flows stay so (probed from the
+#    containers' namespaces, Docker being down), and when it comes back
+#    bulkheadd reconnects and finds the same containers on the same veths.
+#    dockerd is then started again as it was, without live-restore.
+# The dockerd restarted is the one of /var/run/docker.pid (others may run).
 . "$(dirname "$0")/lib.sh"
 need_root
 
@@ -17,10 +24,20 @@ PROXY=$W/docker.sock
 mkdir -p "$RULES"; chmod 755 "$W" "$RULES"
 DPID=; PPID_SOCAT=
 
+dockerd_pid() { cat /var/run/docker.pid 2>/dev/null; }
+stop_dockerd() {
+	local pid
+	pid=$(dockerd_pid)
+	[ -n "$pid" ] && kill -TERM "$pid" &&
+		wait_for 30 sh -c "! kill -0 $pid 2>/dev/null"
+}
+
 teardown() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	[ -n "$PPID_SOCAT" ] && kill "$PPID_SOCAT" 2>/dev/null
 	"$B/bulkheadd" --flush >/dev/null 2>&1
+	# Leave the engine as it was: running, without live-restore.
+	[ "$(docker info -f '{{.LiveRestoreEnabled}}' 2>/dev/null)" = true ] && stop_dockerd
 	docker info >/dev/null 2>&1 || "$ROOT/tools/docker-up.sh" >/dev/null 2>&1
 	cleanup_containers
 	rm -rf "$W"
@@ -73,9 +90,7 @@ else fail "socket appears: no sync ($(tail -3 "$W/bulkheadd.log"))"; fi
 
 # 2. dockerd stopped and restarted.
 old_veth=$(jq -r '.containers[] | select(.name == "db") | .endpoints[0].veth' <<<"$(status)")
-pid=$(pgrep -x dockerd)
-kill -TERM $pid
-wait_for 30 sh -c "! kill -0 $pid 2>/dev/null" || fail "dockerd did not stop"
+stop_dockerd || fail "dockerd did not stop"
 sleep 1
 st=$(status)
 [ "$(jq .docker_connected <<<"$st")" = false ] && pass "dockerd down: daemon notices" ||
@@ -96,5 +111,45 @@ wait_for 10 sh -c "[ \"\$(docker exec api nc -w 1 $(ctr_ip db) 5432 </dev/null 2
 [ -z "$(probe_db web)" ] && pass "dockerd back: web -> db denied" || fail "dockerd back: web -> db passed"
 grep -q "unavailable; retrying" "$W/bulkheadd.log" && pass "reconnection logged with backoff" ||
 	fail "no reconnection in the log"
+# 3. dockerd with live-restore.
+veth_of() { jq -r --arg n "$1" '.containers[] | select(.name == $n) | .endpoints[0].veth' <<<"$(status)"; }
+# from_ns PID: what db's server answers a client in the namespace of PID.
+from_ns() { nsenter -t "$1" -n nc -w 2 "$DBIP" 5432 </dev/null 2>/dev/null; }
+stop_dockerd || fail "live-restore: dockerd did not stop"
+DOCKERD_ARGS=--live-restore "$ROOT/tools/docker-up.sh" >/dev/null 2>&1 ||
+	fail "live-restore: dockerd did not start with --live-restore"
+[ "$(docker info -f '{{.LiveRestoreEnabled}}')" = true ] &&
+	pass "live-restore: dockerd runs with it" || fail "live-restore: not enabled"
+wait_for 30 sh -c "docker inspect -f '{{.State.Running}}' db api web | grep -vq false" ||
+	fail "live-restore: containers did not restart"
+wait_for 30 known 3 || fail "live-restore: no resync after the restart ($(tail -3 "$W/bulkheadd.log"))"
+DBIP=$(ctr_ip db)
+apipid=$(docker inspect -f '{{.State.Pid}}' api)
+webpid=$(docker inspect -f '{{.State.Pid}}' web)
+lr_veth=$(veth_of db)
+stop_dockerd || fail "live-restore: dockerd did not stop"
+kill -0 "$apipid" 2>/dev/null && kill -0 "$webpid" 2>/dev/null && ip link show "$lr_veth" >/dev/null 2>&1 &&
+	pass "live-restore: containers and veths outlive dockerd" ||
+	fail "live-restore: containers gone with dockerd"
+wait_for 10 sh -c "\"$B/bulkhead\" -s \"$SOCK\" -o json status | jq -e '.docker_connected == false'" &&
+	pass "live-restore, dockerd down: daemon notices" || fail "live-restore, dockerd down: not noticed"
+[ "$(from_ns "$apipid")" = db-ok ] && pass "live-restore, dockerd down: api -> db allowed" ||
+	fail "live-restore, dockerd down: api -> db blocked"
+[ -z "$(from_ns "$webpid")" ] && pass "live-restore, dockerd down: web -> db denied" ||
+	fail "live-restore, dockerd down: web -> db passed"
+DOCKERD_ARGS=--live-restore "$ROOT/tools/docker-up.sh" >/dev/null 2>&1 ||
+	fail "live-restore: dockerd did not come back"
+if wait_for 30 known 3; then pass "live-restore, dockerd back: daemon resynchronised"
+else fail "live-restore, dockerd back: no resync ($(tail -3 "$W/bulkheadd.log"))"; fi
+[ "$(docker inspect -f '{{.State.Pid}}' api)" = "$apipid" ] && [ "$(veth_of db)" = "$lr_veth" ] &&
+	pass "live-restore, dockerd back: same containers on the same veths ($lr_veth)" ||
+	fail "live-restore, dockerd back: db on $(veth_of db), was $lr_veth"
+[ "$(probe_db api)" = db-ok ] && pass "live-restore, dockerd back: api -> db allowed" ||
+	fail "live-restore, dockerd back: api -> db blocked"
+[ -z "$(probe_db web)" ] && pass "live-restore, dockerd back: web -> db denied" ||
+	fail "live-restore, dockerd back: web -> db passed"
+stop_dockerd && "$ROOT/tools/docker-up.sh" >/dev/null 2>&1 &&
+	[ "$(docker info -f '{{.LiveRestoreEnabled}}')" = false ] &&
+	pass "dockerd started again as it was (no live-restore)" || fail "dockerd not restored"
 for c in db api web; do docker update --restart no $c >/dev/null 2>&1; done
 finish
