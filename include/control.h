@@ -96,5 +96,8 @@ void		 control_serve(struct control *, const struct pollfd *fds,
 int		 control_timeout(const struct control *);
 /* Open client connections (for tests and metrics). */
 size_t		 control_nconns(const struct control *);
+/* Clients refused (over the limit) and dropped (past a deadline) so far. */
+void		 control_stats(const struct control *, unsigned long *refused,
+		    unsigned long *dropped);
 
 #endif

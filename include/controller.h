@@ -57,6 +57,8 @@ struct controller {
 	time_t			 started;
 	struct timespec		 next_retry;	/* of a failed apply or pending veth */
 	unsigned long		 drift_repairs;	/* our tables found missing and restored */
+	unsigned long		 control_refused;	/* control.c's counts, copied */
+	unsigned long		 control_dropped;
 	struct timespec		 next_drift_check;
 	int			 backoff_ms;	/* Docker reconnection */
 	struct timespec		 next_connect;

@@ -67,6 +67,8 @@ struct metrics_input {
 	unsigned long		 applies;
 	unsigned long		 apply_failures;
 	unsigned long		 drift_repairs;
+	unsigned long		 control_refused;
+	unsigned long		 control_dropped;
 	const struct metrics_hist *apply_seconds;
 	const struct metrics_hist *enforce_seconds;	/* event -> kernel ack */
 	const struct metrics_counter *counters;

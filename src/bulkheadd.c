@@ -395,6 +395,8 @@ main_loop(struct controller *ctl, struct control *control, int sigfd,
 		/* Absorb every event first: one transaction per round. */
 		controller_apply(ctl);
 		control_serve(control, fds + FD_CTL, controller_handle, ctl);
+		control_stats(control, &ctl->control_refused,
+		    &ctl->control_dropped);
 	}
 	free(fds);
 }

@@ -52,6 +52,7 @@ struct control {
 	struct connq	 conns;
 	size_t		 nconns;
 	unsigned long	 refused;	/* over CONTROL_MAX_CONNS */
+	unsigned long	 dropped;	/* past their deadline */
 };
 
 static int
@@ -173,6 +174,14 @@ size_t
 control_nconns(const struct control *c)
 {
 	return c->nconns;
+}
+
+void
+control_stats(const struct control *c, unsigned long *refused,
+    unsigned long *dropped)
+{
+	*refused = c->refused;
+	*dropped = c->dropped;
 }
 
 void
@@ -351,6 +360,7 @@ control_expire(struct control *c)
 		else
 			nread++;
 		control_conn_free(c, cn);
+		c->dropped++;
 	}
 	if (nread)
 		log_warnx("control: %zu client(s) dropped: request not "

@@ -688,6 +688,10 @@ controller_status(const struct controller *ctl)
 	json_object_set_new(o, "in_sync", json_boolean(!ctl->dirty));
 	json_object_set_new(o, "drift_repairs",
 	    json_integer((json_int_t)ctl->drift_repairs));
+	json_object_set_new(o, "control_refused",
+	    json_integer((json_int_t)ctl->control_refused));
+	json_object_set_new(o, "control_dropped",
+	    json_integer((json_int_t)ctl->control_dropped));
 	json_object_set_new(o, "docker_connected",
 	    json_boolean(docker_events_alive(ctl->docker)));
 	json_object_set_new(o, "nflog_group",
@@ -903,6 +907,8 @@ controller_metrics(struct controller *ctl)
 	in.applies = ctl->applies;
 	in.apply_failures = ctl->apply_failures;
 	in.drift_repairs = ctl->drift_repairs;
+	in.control_refused = ctl->control_refused;
+	in.control_dropped = ctl->control_dropped;
 	in.apply_seconds = &ctl->apply_hist;
 	in.enforce_seconds = &ctl->enforce_hist;
 	nft_counters(ctl->nft, NFPROTO_BRIDGE, COMPILE_TABLE,

@@ -263,6 +263,12 @@ metrics_render(const struct metrics_input *in, struct strbuf *out)
 	metrics_gauge(out, "bulkhead_drift_repairs_total", "counter",
 	    "Times our tables were found missing and restored.",
 	    (double)in->drift_repairs);
+	metrics_gauge(out, "bulkhead_control_refused_total", "counter",
+	    "Control clients refused: too many connected.",
+	    (double)in->control_refused);
+	metrics_gauge(out, "bulkhead_control_dropped_total", "counter",
+	    "Control clients dropped: request or answer past its deadline.",
+	    (double)in->control_dropped);
 	metrics_hist(out, "bulkhead_apply_duration_seconds",
 	    "Compile and apply time of each ruleset change.", in->apply_seconds);
 	metrics_hist(out, "bulkhead_enforcement_latency_seconds",

@@ -268,6 +268,14 @@ cmd_status(const struct cli *cli, int argc, char **argv)
 		    "else and restored)\n",
 		    (long long)json_integer_value(json_object_get(o,
 		    "drift_repairs")));
+	if (json_integer_value(json_object_get(o, "control_refused")) ||
+	    json_integer_value(json_object_get(o, "control_dropped")))
+		printf("control clients: %lld refused (too many), %lld dropped "
+		    "(too slow)\n",
+		    (long long)json_integer_value(json_object_get(o,
+		    "control_refused")),
+		    (long long)json_integer_value(json_object_get(o,
+		    "control_dropped")));
 	if (*json_string_value(json_object_get(o, "last_error")))
 		printf("last error: %s\n",
 		    json_string_value(json_object_get(o, "last_error")));

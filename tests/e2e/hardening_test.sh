@@ -172,6 +172,12 @@ done
 lim=$(( base * 2 > 500 ? base * 2 : 500 ))
 [ "$worst" -le "$lim" ] && pass "under attack: 4 new containers guarded within $worst ms (quiet: $base ms, limit $lim)" ||
 	fail "under attack: a container guarded after $worst ms (quiet: $base ms, limit $lim)"
+page=$(curl -sf http://127.0.0.1:99/metrics)
+r=$(awk '$1 == "bulkhead_control_refused_total" { print $2 }' <<<"$page")
+d=$(awk '$1 == "bulkhead_control_dropped_total" { print $2 }' <<<"$page")
+[ "${r:-0}" -ge 1 ] && [ "${d:-0}" -ge 1 ] &&
+	pass "metrics over HTTP during the attack: $r refused, $d dropped" ||
+	fail "metrics during the attack: refused '$r' dropped '$d'"
 kill -0 "$HPID" 2>/dev/null && pass "the attack was on throughout" || fail "attack ended early: $(cat "$W/hostile.out")"
 wait "$HPID"
 read -r _ dropped _ refused _ bytes _ ok <"$W/hostile.out"
@@ -181,6 +187,8 @@ read -r _ dropped _ refused _ bytes _ ok <"$W/hostile.out"
 [ "$ok" = True ] && pass "the unread answer arrived whole afterwards ($bytes bytes)" ||
 	fail "unread answer: $bytes bytes, ok $ok"
 wait_for 5 bh status && pass "control socket serves again" || fail "control socket dead"
+bh status | grep -q "^control clients: [1-9][0-9]* refused (too many), [1-9][0-9]* dropped" &&
+	pass "status counts refused and dropped clients" || fail "status lacks the control client counts"
 
 kill -0 "$DPID" && pass "daemon alive after all that" || fail "daemon died: $(tail -3 "$W/bulkheadd.log")"
 n=$(violations "$DPID")

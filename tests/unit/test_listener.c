@@ -185,6 +185,7 @@ test_silent_dropped(void **state)
 {
 	struct fixture	*f = *state;
 	char		 buf[64];
+	unsigned long	 refused, dropped;
 	long		 t0 = now_ms();
 	int		 fd = client(f), t;
 
@@ -201,6 +202,9 @@ test_silent_dropped(void **state)
 	assert_int_equal(peek(fd, buf, sizeof(buf)), 0);	/* EOF */
 	assert_int_equal(f->calls, 0);
 	assert_int_equal(control_timeout(f->c), -1);
+	control_stats(f->c, &refused, &dropped);
+	assert_int_equal(refused, 0);
+	assert_int_equal(dropped, 1);
 	close(fd);
 }
 
@@ -208,6 +212,7 @@ static void
 test_limit(void **state)
 {
 	struct fixture	*f = *state;
+	unsigned long	 refused, dropped;
 	int		 fds[CONTROL_MAX_CONNS + 2], i, extra;
 	char		 buf[256];
 
@@ -217,6 +222,9 @@ test_limit(void **state)
 	}
 	round_(f, 0);
 	assert_int_equal(control_nconns(f->c), CONTROL_MAX_CONNS);
+	control_stats(f->c, &refused, &dropped);
+	assert_int_equal(refused, 2);
+	assert_int_equal(dropped, 0);
 	for (extra = CONTROL_MAX_CONNS; extra < CONTROL_MAX_CONNS + 2; extra++) {
 		assert_true(peek(fds[extra], buf, sizeof(buf)) > 0);
 		assert_non_null(strstr(buf, "too many control connections"));
