@@ -2,8 +2,8 @@
 # bulkheadd's control socket, for SECONDS.  NDRIBBLE connections send a
 # request one byte a second (each replaced when the daemon drops it),
 # idle ones fill every other slot and a few more (replaced when dropped
-# or refused), and one asks for the plan and reads its answer only at
-# the end.  Prints what it saw:
+# or refused), and one asks for the plan and reads its answer only after
+# 5 s (within the daemon's 10 s answer deadline).  Prints what it saw:
 #   dribblers-dropped N refused-seen N big-answer-bytes N big-answer-ok B
 import json, socket, sys, time
 path, ndribble, secs, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
@@ -34,7 +34,19 @@ dribblers = [conn() for _ in range(ndribble)]
 idle = []
 t0 = time.time(); dropped = 0; tick = 0
 req = b'{"cmd":"status"}'
+ans = None
+def read_big():
+    big.setblocking(True)
+    big.settimeout(10)
+    got = b''
+    while True:
+        d = big.recv(1 << 20)
+        if not d: break
+        got += d
+    return got
 while time.time() - t0 < secs:
+    if ans is None and time.time() - t0 >= 5:
+        ans = read_big()
     for i, s in enumerate(dribblers):
         g = gone(s)
         if g:
@@ -49,13 +61,8 @@ while time.time() - t0 < secs:
         idle.append(conn())
     tick += 1
     time.sleep(1)
-big.setblocking(True)
-big.settimeout(10)
-ans = b''
-while True:
-    d = big.recv(1 << 20)
-    if not d: break
-    ans += d
+if ans is None:
+    ans = read_big()
 try:
     ok = json.loads(ans).get('ok')
 except ValueError:
