@@ -2,14 +2,13 @@
 # hostile_client_test.sh: clients of the control socket cannot stall
 # enforcement.  While clients dribble a request one byte a second (a new
 # connection for each one dropped), others hold every free connection
-# without a word, and one asks for a large answer (~0.5 MB) and reads it
-# only 5 s later,
-# a container started meanwhile is enforced as fast as with no client
-# (the kernel's port guard holds its address, an allowed flow passes, a
-# denied one does not).  Connections beyond the limit (64) are refused
-# with a message; dribblers are dropped at their 2 s deadline; the
-# late reader gets its whole answer; afterwards the socket serves
-# normally again.
+# without a word, and one asks for a large answer (~1 MB) and reads it
+# only 5 s later, a container started meanwhile is enforced as fast as
+# with no client (the kernel's port guard holds its address, an allowed
+# flow passes, a denied one does not).  Connections beyond the limit (64)
+# are refused with a message; dribblers are dropped at their 2 s
+# deadline; the late reader gets its whole answer; afterwards the socket
+# serves normally again.
 . "$(dirname "$0")/lib.sh"
 need_root
 
