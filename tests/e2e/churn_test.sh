@@ -8,7 +8,8 @@
 #   bulkheadd   `bulkhead -o json status` (ids, names, veths, addresses)
 #   the kernel  `nft -j list set|map` of bulkhead's tables: the port guard
 #               (ports, port_ip4), the managed addresses (addrs4) and the
-#               ingress verdicts (in4) of the selected containers
+#               ingress dispatch (in4: every managed address, a policy
+#               chain for the selected containers, accept for the others)
 # and every veth the kernel guards exists on the host.  Phases:
 #   A. all containers started at once;
 #   B. the first half removed while a quarter more start, mixed;
@@ -75,14 +76,19 @@ view_daemon() {
 	jq -r '.containers[].endpoints[] | select(.veth != "" and .ipv4) | "\(.veth) . \(.mac) . \(.ipv4)"' \
 		"$W/status.json" | sort >"$W/daemon.port_ip4"
 	jq -r '.containers[].endpoints[] | select(.veth != "" and .ipv4) | .ipv4' "$W/status.json" | sort >"$W/daemon.addrs4"
-	jq -r '.containers[] | select(.ingress | length > 0) | .endpoints[] | select(.ipv4) | .ipv4' \
-		"$W/status.json" | sort >"$W/daemon.in4"
+	# in4 holds every managed address; those of containers an ingress
+	# policy selects lead to a policy chain, the others are accepted.
+	cp "$W/daemon.addrs4" "$W/daemon.in4"
+	jq -r '.containers[] | select(.ingress | length > 0) | .endpoints[] | select(.veth != "" and .ipv4) | .ipv4' \
+		"$W/status.json" | sort >"$W/daemon.in4_policy"
 }
 view_kernel() {
-	kernel_elems bridge ports >"$W/kernel.ports"
+	kernel_keys bridge ports >"$W/kernel.ports"
 	kernel_elems bridge port_ip4 >"$W/kernel.port_ip4"
 	kernel_elems inet addrs4 >"$W/kernel.addrs4"
-	kernel_elems inet in4 | sed 's/ : .*//' | sort >"$W/kernel.in4"
+	kernel_elems inet in4 >"$W/kernel.in4_raw"
+	sed 's/ : .*//' "$W/kernel.in4_raw" | sort >"$W/kernel.in4"
+	grep -v ' : {"accept"' "$W/kernel.in4_raw" | sed 's/ : .*//' | sort >"$W/kernel.in4_policy"
 }
 differ() { # differ A B: A and B hold the same lines
 	cmp -s "$W/$1" "$W/$2" && return 1
@@ -95,7 +101,7 @@ agree() { # agree: the three views match; prints what differs
 	differ docker.ids daemon.ids && bad=1
 	differ docker.names daemon.names && bad=1
 	differ docker.addrs daemon.addrs && bad=1
-	for v in ports port_ip4 addrs4 in4; do
+	for v in ports port_ip4 addrs4 in4 in4_policy; do
 		differ daemon.$v kernel.$v && bad=1
 	done
 	ip -o link show type veth | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort >"$W/links"
@@ -118,7 +124,7 @@ converged() {
 	ms=$(( $(now_ms) - t0 ))
 	n=$(jq '[.containers[] | select(.labels.app == "churn")] | length' "$W/status.json")
 	if [ "$n" -eq "$2" ]; then
-		pass "$1: docker ps, status and the kernel agree exactly ($n churn containers, $(wc -l <"$W/kernel.ports") guarded ports, $(wc -l <"$W/kernel.in4") ingress verdicts; agreed within ${ms} ms of the last docker command)"
+		pass "$1: docker ps, status and the kernel agree exactly ($n churn containers, $(wc -l <"$W/kernel.ports") guarded ports, $(wc -l <"$W/kernel.in4_policy") ingress policy verdicts; agreed within ${ms} ms of the last docker command)"
 	else
 		fail "$1: $n churn containers known, $2 expected"
 	fi

@@ -94,3 +94,6 @@ kernel_elems() {
 			else tostring end;
 		if type == "array" then (.[0] | one) + " : " + (.[1] | tostring) else one end' | sort
 }
+
+# kernel_keys FAMILY SET: the keys of a set or map, one a line.
+kernel_keys() { kernel_elems "$1" "$2" | sed 's/ : .*//' | sort; }

@@ -168,9 +168,9 @@ new_veth() { v=$(veth db); [ -n "$v" ] && [ "$v" != null ] && [ "$v" != "$DBV" ]
 if wait_for 10 new_veth; then pass "restart: db on a new veth ($DBV -> $(veth db)), in sync"
 else fail "restart: db's veth $(veth db) (was $DBV)"; fi
 NEWV=$(veth db)
-kernel_elems bridge ports | grep -Fxq "$NEWV" && ! kernel_elems bridge ports | grep -Fxq "$DBV" &&
+kernel_keys bridge ports | grep -Fxq "$NEWV" && ! kernel_keys bridge ports | grep -Fxq "$DBV" &&
 	pass "restart: the kernel guards $NEWV, not $DBV any more" ||
-	fail "restart: kernel ports $(kernel_elems bridge ports | tr '\n' ' ')"
+	fail "restart: kernel ports $(kernel_keys bridge ports | tr '\n' ' ')"
 kernel_elems bridge port_ip4 | grep -Fq "$NEWV . $(docker inspect -f '{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}' db) . $DB" &&
 	pass "restart: port guard holds $NEWV . mac . $DB" || fail "restart: port guard lacks the new veth"
 [ "$(tcp_reply api2 "$DB" 5432)" = db-ok ] && pass "restart: api2 -> db:5432 allowed on the new veth" ||
