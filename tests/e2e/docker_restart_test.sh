@@ -10,7 +10,9 @@
 #    configuration file touched) is stopped: the containers keep running
 #    on their veths, allowed and denied flows stay so (probed from the
 #    containers' namespaces, Docker being down), and when it comes back
-#    bulkheadd reconnects and finds the same containers on the same veths.
+#    bulkheadd reconnects and finds the same containers on the same veths;
+#    continuous probers (denied web -> db, allowed api -> db) run through
+#    the outage and the restart and must see 0 denied connections through.
 #    dockerd is then started again as it was, without live-restore.
 # The dockerd restarted is the one of /var/run/docker.pid (others may run).
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +24,7 @@ RULES=$W/rules
 SOCK=$W/control.sock
 PROXY=$W/docker.sock
 mkdir -p "$RULES"; chmod 755 "$W" "$RULES"
-DPID=; PPID_SOCAT=
+DPID=; PPID_SOCAT=; PROBERS=
 
 dockerd_pid() { cat /var/run/docker.pid 2>/dev/null; }
 stop_dockerd() {
@@ -35,6 +37,7 @@ stop_dockerd() {
 teardown() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	[ -n "$PPID_SOCAT" ] && kill "$PPID_SOCAT" 2>/dev/null
+	touch "$W/probe.stop"; [ -n "$PROBERS" ] && wait $PROBERS 2>/dev/null
 	"$B/bulkheadd" --flush >/dev/null 2>&1
 	# Leave the engine as it was: running, without live-restore.
 	[ "$(docker info -f '{{.LiveRestoreEnabled}}' 2>/dev/null)" = true ] && stop_dockerd
@@ -127,6 +130,19 @@ DBIP=$(ctr_ip db)
 apipid=$(docker inspect -f '{{.State.Pid}}' api)
 webpid=$(docker inspect -f '{{.State.Pid}}' web)
 lr_veth=$(veth_of db)
+# Continuous probers in web's (denied) and api's (allowed) namespaces from
+# now until the engine is back and resynchronised: one attempt every
+# ~50 ms, "." when db answered, "X" when not.
+prober() { # prober PID FILE
+	while [ ! -e "$W/probe.stop" ]; do
+		if [ "$(nsenter -t "$1" -n nc -w 1 "$DBIP" 5432 </dev/null 2>/dev/null)" = db-ok ]
+		then echo .; else echo X; fi
+		sleep 0.05
+	done >"$2"
+}
+# A denied attempt waits out nc's 1 s timeout: three denied probers.
+for i in 1 2 3; do prober "$webpid" "$W/probe.web$i" & PROBERS="$PROBERS $!"; done
+prober "$apipid" "$W/probe.api" & PROBERS="$PROBERS $!"
 stop_dockerd || fail "live-restore: dockerd did not stop"
 kill -0 "$apipid" 2>/dev/null && kill -0 "$webpid" 2>/dev/null && ip link show "$lr_veth" >/dev/null 2>&1 &&
 	pass "live-restore: containers and veths outlive dockerd" ||
@@ -148,6 +164,15 @@ else fail "live-restore, dockerd back: no resync ($(tail -3 "$W/bulkheadd.log"))
 	fail "live-restore, dockerd back: api -> db blocked"
 [ -z "$(probe_db web)" ] && pass "live-restore, dockerd back: web -> db denied" ||
 	fail "live-restore, dockerd back: web -> db passed"
+touch "$W/probe.stop"; wait $PROBERS
+leaks=$(cat "$W"/probe.web? | grep -c '^\.$'); tries=$(cat "$W"/probe.web? | wc -l)
+ok=$(grep -c '^\.$' "$W/probe.api"); ctl=$(wc -l <"$W/probe.api")
+[ "$tries" -gt 20 ] && [ "$leaks" -eq 0 ] &&
+	pass "live-restore, dockerd stopped and back: 0 of $tries denied attempts (web -> db:5432) got through" ||
+	fail "live-restore, dockerd stopped and back: $leaks of $tries denied attempts got through"
+[ "$ctl" -gt 20 ] && [ "$ok" -eq "$ctl" ] &&
+	pass "live-restore, dockerd stopped and back: control prober api -> db:5432: $ok of $ctl passed" ||
+	fail "live-restore: control prober api -> db:5432: $ok of $ctl passed"
 stop_dockerd && "$ROOT/tools/docker-up.sh" >/dev/null 2>&1 &&
 	[ "$(docker info -f '{{.LiveRestoreEnabled}}')" = false ] &&
 	pass "dockerd started again as it was (no live-restore)" || fail "dockerd not restored"
