@@ -15,7 +15,7 @@
 #      name is not UTF-8, the rules directory gone: refused with the
 #      location, the last good rules stay; a removed file is a legitimate
 #      change and applies;
-#   d. FAULT_CONTAINERS (default 50) containers started and removed
+#   d. FAULT_CONTAINERS (default 200, as issue 10 asks) containers started and removed
 #      concurrently while the policies are reloaded in a loop: afterwards
 #      the daemon is in sync and the kernel holds nothing of them;
 #   e. the daemon stopped (SIGSTOP) while 1000 veth pairs come and go and a
@@ -27,7 +27,7 @@ need_root
 
 GROUP=105
 BULKHEADD=${BULKHEADD:-$B/bulkheadd}
-NLOAD=${FAULT_CONTAINERS:-50}
+NLOAD=${FAULT_CONTAINERS:-200}
 W=$(mktemp -d /tmp/bulkhead-fault.XXXXXX)
 RULES=$W/rules
 SOCK=$W/control.sock
