@@ -802,6 +802,19 @@ valid_ifname(const char *s)
 }
 
 /* The bridge of one network object; see docker_parse_network_bridge. */
+/* Copies a validated bridge name out, or says why it does not fit. */
+static int
+bridge_out(const char *name, char *ifname, size_t ifnamelen, char *err,
+    size_t errlen)
+{
+	if (ifname == NULL || strlen(name) >= ifnamelen) {
+		seterr(err, errlen, "bridge name %s does not fit", name);
+		return -1;
+	}
+	strlcpy_bh(ifname, name, ifnamelen);
+	return 0;
+}
+
 static int
 network_bridge(json_t *root, char *ifname, size_t ifnamelen, char *err,
     size_t errlen)
@@ -839,17 +852,17 @@ network_bridge(json_t *root, char *ifname, size_t ifnamelen, char *err,
 		seterr(err, errlen, "bad bridge name %.64s", brname ? brname : buf);
 		return -1;
 	}
-	if (ifname == NULL || strlen(buf) >= ifnamelen) {
-		seterr(err, errlen, "bridge name %s does not fit", buf);
-		return -1;
-	}
-	strlcpy_bh(ifname, buf, ifnamelen);
-	return 0;
+	return bridge_out(buf, ifname, ifnamelen, err, errlen);
 }
 
-int
-docker_parse_network_bridge(const char *json, size_t len, char *ifname,
-    size_t ifnamelen, char *err, size_t errlen)
+/*
+ * Parses a network document and hands its root to BRIDGE (Docker's or
+ * libpod's reading of it); the answer is BRIDGE's.
+ */
+static int
+bridge_doc(const char *json, size_t len, char *ifname, size_t ifnamelen,
+    char *err, size_t errlen,
+    int (*bridge)(json_t *, char *, size_t, char *, size_t))
 {
 	json_t	*root;
 	int	 rc;
@@ -858,9 +871,17 @@ docker_parse_network_bridge(const char *json, size_t len, char *ifname,
 		ifname[0] = '\0';
 	if ((root = parse_doc(json, len, err, errlen)) == NULL)
 		return -1;
-	rc = network_bridge(root, ifname, ifnamelen, err, errlen);
+	rc = bridge(root, ifname, ifnamelen, err, errlen);
 	json_decref(root);
 	return rc;
+}
+
+int
+docker_parse_network_bridge(const char *json, size_t len, char *ifname,
+    size_t ifnamelen, char *err, size_t errlen)
+{
+	return bridge_doc(json, len, ifname, ifnamelen, err, errlen,
+	    network_bridge);
 }
 
 static int	libpod_bridge(json_t *, char *, size_t, char *, size_t);
@@ -978,28 +999,15 @@ libpod_bridge(json_t *root, char *ifname, size_t ifnamelen, char *err,
 		seterr(err, errlen, "bad bridge name %.64s", iface ? iface : "");
 		return -1;
 	}
-	if (ifname == NULL || strlen(iface) >= ifnamelen) {
-		seterr(err, errlen, "bridge name %s does not fit", iface);
-		return -1;
-	}
-	strlcpy_bh(ifname, iface, ifnamelen);
-	return 0;
+	return bridge_out(iface, ifname, ifnamelen, err, errlen);
 }
 
 int
 docker_parse_libpod_network(const char *json, size_t len, char *ifname,
     size_t ifnamelen, char *err, size_t errlen)
 {
-	json_t	*root;
-	int	 rc;
-
-	if (ifname != NULL && ifnamelen > 0)
-		ifname[0] = '\0';
-	if ((root = parse_doc(json, len, err, errlen)) == NULL)
-		return -1;
-	rc = libpod_bridge(root, ifname, ifnamelen, err, errlen);
-	json_decref(root);
-	return rc;
+	return bridge_doc(json, len, ifname, ifnamelen, err, errlen,
+	    libpod_bridge);
 }
 
 int
