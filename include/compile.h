@@ -43,6 +43,7 @@
 
 #include <stdint.h>
 
+struct container;
 struct inventory;
 struct ir_ruleset;
 struct policy_set;
@@ -75,8 +76,37 @@ void	compile_opts_default(struct compile_opts *);
 struct ir_ruleset *compile_ruleset(const struct policy_set *ps,
 		    const struct inventory *inv, const struct compile_opts *);
 
+/*
+ * Patches: the ruleset kept in step with single containers coming and
+ * going, at a cost that does not grow with the number of containers.
+ *
+ * compile_state_new compiles the whole ruleset like compile_ruleset and
+ * keeps what a patch needs (classes of chains, the rules' sets); ps and
+ * opts must outlive the state, inv need not.  compile_patch_new returns
+ * an empty patch ruleset (caller frees with ir_ruleset_free).
+ * compile_state_patch describes one container's change, old (as it was
+ * compiled; NULL: new container) to new (NULL: gone): what it takes away
+ * into from, what it brings into to, so that ir_delta_new(from, to) is
+ * the change to send; several changes may go into one pair.  It counts
+ * the containers of each class chain as it goes, so the caller must then
+ * apply that delta to the state's ruleset (ir_delta_apply on
+ * compile_state_ruleset) or drop the state.  Returns -1 when the change
+ * cannot be patched (a named port in some rule, a bridge the defaults do
+ * not cover, a container the state did not know): drop the state and
+ * compile whole.
+ */
+struct compile_state;
+struct ir_ruleset;
+struct compile_state *compile_state_new(const struct policy_set *,
+		    const struct inventory *, const struct compile_opts *);
+void		 compile_state_free(struct compile_state *);
+struct ir_ruleset *compile_state_ruleset(const struct compile_state *);
+struct ir_ruleset *compile_patch_new(const struct compile_state *);
+int		 compile_state_patch(struct compile_state *,
+		    const struct container *old, const struct container *new,
+		    struct ir_ruleset *from, struct ir_ruleset *to);
+
 /* 1 when some policy selects the container for direction dir (enum pol_dir). */
-struct container;
 int	compile_selects(const struct policy_set *, const struct container *,
 	    int dir);
 

@@ -90,6 +90,16 @@ struct ir_delta_stats {
 };
 void		 ir_delta_stats(const struct ir_delta *, struct ir_delta_stats *);
 
+/*
+ * Makes rs (which holds what d's old side describes, and more) hold what
+ * d's new side describes instead: for a ruleset kept in step with the
+ * kernel while patches (compile_state_patch) are sent.  Returns -1 when d
+ * cannot be applied in place (it replaces tables or sets, refills an
+ * interval set, or deletes an element rs does not hold); rs is then
+ * partly changed and must be rebuilt.
+ */
+int		 ir_delta_apply(struct ir_ruleset *rs, const struct ir_delta *d);
+
 /* 1 when two rules are the same to the kernel (expressions and comment). */
 struct ir_rule;
 int		 ir_rule_equal(const struct ir_rule *, const struct ir_rule *);

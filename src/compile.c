@@ -64,6 +64,14 @@ struct chain_class {
 	uint64_t	 hash;
 	int		 dir;
 	char		 chain[IR_NAMELEN];
+	size_t		 members;	/* class chains: containers using it */
+};
+
+/* An exact set of the addresses of the containers a peer's labels match. */
+struct peer_set {
+	char			 name[IR_NAMELEN];
+	const struct peer	*peer;
+	int			 fam;
 };
 
 struct ordlist {
@@ -97,6 +105,12 @@ struct compiler {
 	struct label_ref		*labels;	/* the label index */
 	size_t				 nlabels;
 	struct ordlist			*selected[POL_NDIRS];	/* [ord]: policies, in order */
+	struct peer_set			*peers;		/* see compile_state_patch */
+	size_t				 npeers;
+	int				 named_ports;	/* some rule names a port */
+	int				 patching;	/* compile_state_patch at work */
+	int				 removing;	/* patch: taking a container out */
+	int				 refused;	/* patch: cannot be done in place */
 };
 
 void
@@ -831,6 +845,19 @@ set_intern(struct compiler *c, struct strbuf *key, char *name)
 }
 
 static void
+peer_set_add(struct compiler *c, const char *name, const struct peer *p,
+    int fam)
+{
+	struct peer_set	*ps;
+
+	c->peers = xreallocarray(c->peers, c->npeers + 1, sizeof(*c->peers));
+	ps = &c->peers[c->npeers++];
+	strlcpy_bh(ps->name, name, IR_NAMELEN);
+	ps->peer = p;
+	ps->fam = fam;
+}
+
+static void
 rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
     size_t ri, const struct rule *r)
 {
@@ -841,6 +868,8 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 
 	memset(rs, 0, sizeof(*rs));
 	strbuf_init(&k);
+	if (r->source.port_name || r->destination.port_name)
+		c->named_ports = 1;
 	for (s = SIDE_SRC; s <= SIDE_DST; s++) {
 		const struct peer *p = s == SIDE_SRC ? &r->source : &r->destination;
 
@@ -877,6 +906,9 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 					    use_sel) ? 0 : NFT_SET_INTERVAL);
 					fill_addr_set(c, set, p, fam ? 6 : 4,
 					    use_sel);
+					if (peer_addrs_exact(p, use_sel))
+						peer_set_add(c, set->name, p,
+						    fam ? 6 : 4);
 				}
 			}
 			if (p->nnot_nets) {
@@ -1521,7 +1553,15 @@ emit_container_chain(struct compiler *c, size_t ord, int dir, char *chain)
 		snprintf(cl->chain, IR_NAMELEN, "%s_%016llx",
 		    dir ? "eg" : "in", (unsigned long long)cl->hash);
 	strlcpy_bh(chain, cl->chain, IR_NAMELEN);
-	if (isnew)
+	if (c->removing) {
+		/* The last container of a class takes its chain along. */
+		if (isnew || cl->members == 0)
+			c->refused = 1;
+		else if (--cl->members == 0)
+			emit_class_chain(c, ord, dir, chain);
+		return 1;
+	}
+	if (cl->members++ == 0)
 		emit_class_chain(c, ord, dir, chain);
 	return 1;
 }
@@ -1549,6 +1589,13 @@ bridges_add(struct compiler *c, const char *name, int wildcard)
 	    c->nbridge_ranges + 1, sizeof(r));
 	c->bridge_ranges[c->nbridge_ranges++] = r;
 	(void)s;
+}
+
+/* 1 when the default entries of the bridges set cover name. */
+static int
+bridge_default(const char *name)
+{
+	return strcmp(name, "docker0") == 0 || strncmp(name, "br-", 3) == 0;
 }
 
 static void
@@ -2317,7 +2364,14 @@ emit_container(struct compiler *c, size_t ord, int managed)
 	for (i = 0; i < ct->neps; i++) {
 		const struct endpoint *ep = &ct->eps[i];
 
-		if (ep->bridge[0])
+		/*
+		 * A patch leaves the bridges set alone: it holds a bridge
+		 * only while some container is on it, unless the defaults
+		 * (docker0, br-*) cover it.
+		 */
+		if (ep->bridge[0] && c->patching && !bridge_default(ep->bridge))
+			c->refused = 1;
+		else if (ep->bridge[0] && !c->patching)
 			bridges_add(c, ep->bridge, 0);
 		if (cut)
 			emit_quarantined(c, ep);
@@ -2367,40 +2421,231 @@ compile_rule_sets(struct compiler *c)
 	}
 }
 
+/* Everything a compile kept for patches. */
+static void
+compiler_release(struct compiler *c)
+{
+	int	dir;
+
+	classes_free(c);
+	for (dir = 0; dir < POL_NDIRS; dir++) {
+		free(c->sets[dir]);
+		free(c->setbase[dir]);
+	}
+	free(c->peers);
+}
+
+/* The whole ruleset into a new ruleset; c keeps classes and sets. */
+static struct ir_ruleset *
+compile_run(struct compiler *c, const struct policy_set *ps,
+    const struct inventory *inv, const struct compile_opts *opts)
+{
+	struct ir_ruleset	*rs = ir_ruleset_new();
+	size_t			 ord;
+
+	memset(c, 0, sizeof(*c));
+	c->ps = ps;
+	c->inv = inv;
+	c->opts = opts;
+	ir_table_add(rs, COMPILE_TABLE, NFPROTO_BRIDGE);
+	ir_table_add(rs, COMPILE_TABLE, NFPROTO_INET);
+	c->br = &rs->tables[0];
+	c->in = &rs->tables[1];
+	emit_bridge(c);
+	emit_inet_base(c);
+	index_build(c);
+	selections_build(c);
+	compile_rule_sets(c);
+	for (ord = 0; ord < c->nct; ord++) {
+		int managed = c->selected[POL_INGRESS][ord].n > 0 ||
+		    c->selected[POL_EGRESS][ord].n > 0;
+
+		emit_container(c, ord, managed);
+	}
+	bridges_finish(c);
+	index_free(c);
+	c->ctv = NULL;
+	c->nct = 0;
+	c->labels = NULL;
+	c->nlabels = 0;
+	c->br = c->in = NULL;
+	return rs;
+}
+
 struct ir_ruleset *
 compile_ruleset(const struct policy_set *ps, const struct inventory *inv,
     const struct compile_opts *opts)
 {
-	struct ir_ruleset	*rs = ir_ruleset_new();
 	struct compiler		 c;
-	size_t			 ord;
-	int			 dir;
+	struct ir_ruleset	*rs = compile_run(&c, ps, inv, opts);
 
-	memset(&c, 0, sizeof(c));
-	c.ps = ps;
-	c.inv = inv;
-	c.opts = opts;
-	ir_table_add(rs, COMPILE_TABLE, NFPROTO_BRIDGE);
-	ir_table_add(rs, COMPILE_TABLE, NFPROTO_INET);
-	c.br = &rs->tables[0];
-	c.in = &rs->tables[1];
-	emit_bridge(&c);
-	emit_inet_base(&c);
-	index_build(&c);
-	selections_build(&c);
-	compile_rule_sets(&c);
-	for (ord = 0; ord < c.nct; ord++) {
-		int managed = c.selected[POL_INGRESS][ord].n > 0 ||
-		    c.selected[POL_EGRESS][ord].n > 0;
+	compiler_release(&c);
+	return rs;
+}
 
-		emit_container(&c, ord, managed);
-	}
-	bridges_finish(&c);
-	classes_free(&c);
-	index_free(&c);
-	for (dir = 0; dir < POL_NDIRS; dir++) {
-		free(c.sets[dir]);
-		free(c.setbase[dir]);
+/* ---- patches: one container at a time ---- */
+
+struct compile_state {
+	struct compiler		 c;
+	struct ir_ruleset	*rs;
+};
+
+struct compile_state *
+compile_state_new(const struct policy_set *ps, const struct inventory *inv,
+    const struct compile_opts *opts)
+{
+	struct compile_state	*st = xcalloc(1, sizeof(*st));
+
+	st->rs = compile_run(&st->c, ps, inv, opts);
+	st->c.inv = NULL;	/* the caller's, and it will change */
+	return st;
+}
+
+void
+compile_state_free(struct compile_state *st)
+{
+	if (st == NULL)
+		return;
+	compiler_release(&st->c);
+	ir_ruleset_free(st->rs);
+	free(st);
+}
+
+struct ir_ruleset *
+compile_state_ruleset(const struct compile_state *st)
+{
+	return st->rs;
+}
+
+/* The sets a container's elements go to (see emit_container). */
+static const char *const patch_sets[2][12] = {
+	{ "ports", "port_mac", "port_ip4", "port_ip6", "port_nd6",
+	  "quarantine", NULL },
+	{ "quarantine4", "quarantine6", "addrs4", "addrs6", "eg4", "eg6",
+	  "in4", "in6", NULL },
+};
+
+/* Copies the definition of set name of table from into table to (no elements). */
+static struct ir_set *
+patch_set_def(struct ir_table *to, const struct ir_table *from,
+    const char *name)
+{
+	const struct ir_set	*o = NULL;
+	struct ir_set		*s;
+	size_t			 i;
+
+	if ((s = ir_set_find(to, name)) != NULL)
+		return s;
+	for (i = 0; i < from->nsets && o == NULL; i++)
+		if (strcmp(from->sets[i].name, name) == 0)
+			o = &from->sets[i];
+	if (o == NULL)
+		return NULL;
+	s = ir_set_add(to, name);
+	memcpy(s, o, sizeof(*s));
+	s->elems = NULL;
+	s->nelems = s->cap = 0;
+	return s;
+}
+
+struct ir_ruleset *
+compile_patch_new(const struct compile_state *st)
+{
+	struct ir_ruleset	*rs = ir_ruleset_new();
+	int			 t;
+	size_t			 i;
+
+	for (t = 0; t < 2; t++) {
+		struct ir_table *nt = ir_table_add(rs, COMPILE_TABLE,
+		    st->rs->tables[t].family);
+
+		for (i = 0; patch_sets[t][i] != NULL; i++)
+			patch_set_def(nt, &st->rs->tables[t], patch_sets[t][i]);
 	}
 	return rs;
+}
+
+/* The peer sets that hold ct's addresses: into side, defined in both. */
+static void
+patch_peers(struct compile_state *st, const struct container *ct,
+    struct ir_ruleset *side, struct ir_ruleset *other)
+{
+	struct compiler	*c = &st->c;
+	size_t		 i, k;
+
+	for (i = 0; i < c->npeers; i++) {
+		const struct peer_set *ps = &c->peers[i];
+		struct ir_set *s = NULL;
+
+		if (!peer_labels_match(c, ps->peer, ct))
+			continue;
+		for (k = 0; k < ct->neps; k++) {
+			const void *a = ep_addr(&ct->eps[k], ps->fam);
+
+			if (a == NULL || !peer_nets_contain(ps->peer, ps->fam, a))
+				continue;
+			if (s == NULL) {
+				s = patch_set_def(&side->tables[1],
+				    &st->rs->tables[1], ps->name);
+				patch_set_def(&other->tables[1],
+				    &st->rs->tables[1], ps->name);
+			}
+			memcpy(ir_elem_add(s)->key, a, ps->fam == 4 ? 4 : 16);
+		}
+	}
+}
+
+/* What ct brings into the ruleset, into side (removing: what it takes away). */
+static void
+patch_container(struct compile_state *st, const struct container *ct,
+    struct ir_ruleset *side, struct ir_ruleset *other, int removing)
+{
+	struct compiler		*c = &st->c;
+	const struct container	*one[1] = { ct };
+	struct ordlist		 sel[POL_NDIRS];
+	size_t			 pi;
+	int			 dir;
+
+	memset(sel, 0, sizeof(sel));
+	for (pi = 0; pi < c->ps->n; pi++)
+		for (dir = 0; dir < POL_NDIRS; dir++) {
+			if (!policy_selects(c->ps->v[pi], ct, dir))
+				continue;
+			sel[dir].v = xreallocarray(sel[dir].v, sel[dir].n + 1,
+			    sizeof(size_t));
+			sel[dir].v[sel[dir].n++] = pi;
+		}
+	c->ctv = one;
+	c->nct = 1;
+	for (dir = 0; dir < POL_NDIRS; dir++)
+		c->selected[dir] = &sel[dir];
+	c->br = &side->tables[0];
+	c->in = &side->tables[1];
+	c->patching = 1;
+	c->removing = removing;
+	emit_container(c, 0, sel[POL_INGRESS].n > 0 || sel[POL_EGRESS].n > 0);
+	patch_peers(st, ct, side, other);
+	c->patching = c->removing = 0;
+	c->br = c->in = NULL;
+	c->ctv = NULL;
+	c->nct = 0;
+	for (dir = 0; dir < POL_NDIRS; dir++) {
+		free(sel[dir].v);
+		c->selected[dir] = NULL;
+	}
+}
+
+int
+compile_state_patch(struct compile_state *st, const struct container *old,
+    const struct container *new, struct ir_ruleset *from,
+    struct ir_ruleset *to)
+{
+	if (st->c.named_ports)
+		return -1;
+	st->c.refused = 0;
+	if (old != NULL)
+		patch_container(st, old, from, to, 1);
+	if (new != NULL)
+		patch_container(st, new, to, from, 0);
+	return st->c.refused ? -1 : 0;
 }

@@ -822,3 +822,113 @@ ir_delta_empty(const struct ir_delta *d)
 	    st.elems_deleted + st.chains_added + st.chains_deleted +
 	    st.chains_flushed + st.rules_added == 0;
 }
+
+/* ---- applying a delta to a ruleset kept in memory ---- */
+
+static struct ir_table *
+table_find_rw(struct ir_ruleset *rs, const struct ir_table *t)
+{
+	return (struct ir_table *)table_find(rs, t);
+}
+
+static void
+rule_copy(struct ir_table *t, const struct ir_rule *r)
+{
+	struct ir_rule	*n = ir_rule_add(t, r->chain);
+	size_t		 i;
+
+	for (i = 0; i < r->nexprs; i++)
+		*ir_expr_add(n, r->exprs[i].kind) = r->exprs[i];
+	n->text = r->text ? xstrdup(r->text) : NULL;
+	n->comment = r->comment ? xstrdup(r->comment) : NULL;
+}
+
+/* Removes chain name's rules from t (and the chain itself when del). */
+static void
+chain_remove(struct ir_table *t, const char *name, int del)
+{
+	size_t	i, n;
+
+	for (i = n = 0; i < t->nrules; i++) {
+		if (strcmp(t->rules[i].chain, name) == 0) {
+			free(t->rules[i].exprs);
+			free(t->rules[i].text);
+			free(t->rules[i].comment);
+			continue;
+		}
+		t->rules[n++] = t->rules[i];
+	}
+	t->nrules = n;
+	if (!del)
+		return;
+	for (i = 0; i < t->nchains; i++)
+		if (strcmp(t->chains[i].name, name) == 0) {
+			memmove(&t->chains[i], &t->chains[i + 1],
+			    (t->nchains - i - 1) * sizeof(*t->chains));
+			t->nchains--;
+			break;
+		}
+}
+
+/* Deletes the element of s whose key is e's; -1 when there is none. */
+static int
+elem_remove(struct ir_set *s, const struct ir_elem *e)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nelems; i++)
+		if (elem_key_cmp(s, &s->elems[i], e) == 0) {
+			s->elems[i] = s->elems[--s->nelems];
+			return 0;
+		}
+	return -1;
+}
+
+static int
+table_delta_apply(struct ir_table *t, const struct ir_table_delta *td)
+{
+	size_t	i, j;
+
+	if (td->add_sets.n || td->del_sets.n)
+		return -1;
+	for (i = 0; i < td->nsets; i++) {
+		const struct ir_set_delta *sd = &td->sets[i];
+		const struct ir_set *os = &td->old->sets[sd->oset];
+		const struct ir_set *ns = &td->new->sets[sd->nset];
+		struct ir_set *s = ir_set_find(t, ns->name);
+
+		if (s == NULL || sd->refill)
+			return -1;
+		for (j = 0; j < sd->del.n; j++)
+			if (elem_remove(s, &os->elems[sd->del.v[j]]) == -1)
+				return -1;
+		for (j = 0; j < sd->add.n; j++)
+			*ir_elem_add(s) = ns->elems[sd->add.v[j]];
+	}
+	for (i = 0; i < td->del_chains.n; i++)
+		chain_remove(t, td->old->chains[td->del_chains.v[i]].name, 1);
+	for (i = 0; i < td->flush_chains.n; i++)
+		chain_remove(t, td->new->chains[td->flush_chains.v[i]].name, 0);
+	for (i = 0; i < td->add_chains.n; i++)
+		*ir_chain_add(t, td->new->chains[td->add_chains.v[i]].name) =
+		    td->new->chains[td->add_chains.v[i]];
+	for (i = 0; i < td->add_rules.n; i++)
+		rule_copy(t, &td->new->rules[td->add_rules.v[i]]);
+	return 0;
+}
+
+int
+ir_delta_apply(struct ir_ruleset *rs, const struct ir_delta *d)
+{
+	size_t	i;
+
+	if (d->full)
+		return -1;
+	for (i = 0; i < d->ntables; i++) {
+		struct ir_table *t = table_find_rw(rs, d->tables[i].new);
+
+		if (t == NULL || table_delta_apply(t, &d->tables[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
