@@ -17,7 +17,7 @@
 #
 # Knobs (environment): BENCH_SIZES (10,1000,10000), BENCH_LINEAR
 # (1000,10000), BENCH_ROUNDS (5), BENCH_SECS (2), BENCH_PROGRAM_SIZES
-# (100,1000,10000), BENCH_PROGRAM_ROUNDS (3), BENCH_CHANGES (3),
+# (100,1000,10000), BENCH_PROGRAM_ROUNDS (3), BENCH_CHANGES (34 per round),
 # BENCH_ONLY (dataplane|program|latency), BENCH_JSON (build/bench.json),
 # LAT_N (200 container starts for the enforcement latency).
 set -u
@@ -50,7 +50,7 @@ gcc -std=gnu11 -O2 -Iinclude -D_GNU_SOURCE $(pkg-config --cflags $PKG) \
 [ -x build/bulkheadd ] || make -s build/bulkheadd >/dev/null 2>&1 || true
 
 H=bhb-host-$$ C=bhb-cli-$$ S=bhb-srv-$$
-BR=bhbbr$$ VC=bhbc$$ VS=bhbs$$
+BR=br-bhb$$ VC=bhbc$$ VS=bhbs$$
 MAC_C=02:bb:ff:00:00:02 MAC_S=02:bb:ff:00:00:03
 WORK=$(mktemp -d /tmp/bhbench.XXXXXX)
 
@@ -93,8 +93,8 @@ ARGS=(--host-ns "$H" --client-ns "$C" --server-ns "$S" --bridge "$BR"
 	--client-veth "$VC" --client-mac "$MAC_C" --server-veth "$VS" --server-mac "$MAC_S"
 	--sizes "${BENCH_SIZES:-10,1000,10000}" --linear "${BENCH_LINEAR:-1000,10000}"
 	--rounds "${BENCH_ROUNDS:-5}" --secs "${BENCH_SECS:-2}"
-	--program-sizes "${BENCH_PROGRAM_SIZES:-100,1000,10000}"
-	--program-rounds "${BENCH_PROGRAM_ROUNDS:-3}" --changes "${BENCH_CHANGES:-3}"
+	--program-sizes "${BENCH_PROGRAM_SIZES:-10,1000,10000}"
+	--program-rounds "${BENCH_PROGRAM_ROUNDS:-3}" --changes "${BENCH_CHANGES:-34}"
 	--workdir "$WORK" --json "${BENCH_JSON:-build/bench.json}")
 [ -n "${BENCH_ONLY:-}" ] && ARGS+=(--only "$BENCH_ONLY")
 
