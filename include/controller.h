@@ -2,11 +2,14 @@
  * controller.h: the heart of bulkheadd.  Keeps the inventory in step with
  * Docker (list, inspect, events) and the link layer (veths), keeps the last
  * good policy set, and converges the kernel: every change marks the state
- * dirty, and the main loop compiles the whole desired state once the
- * events at hand are absorbed, and applies what differs from the ruleset
- * last applied (ir_diff.h) in one nftables transaction.  The tables are
- * replaced whole at startup, after drift, after a failed apply, and when
- * the difference cannot be applied in place.
+ * dirty, and the main loop, once the events at hand are absorbed, sends
+ * one nftables transaction.  When only containers changed, it carries
+ * their patches (compile_state_patch: work in proportion to the
+ * containers changed, not to all of them); otherwise the whole desired
+ * state is compiled and what differs from the ruleset last applied
+ * (ir_diff.h) is sent.  The tables are replaced whole at startup, after
+ * drift, after a failed apply, and when the difference cannot be applied
+ * in place.
  */
 #ifndef BULKHEAD_CONTROLLER_H
 #define BULKHEAD_CONTROLLER_H
@@ -27,6 +30,12 @@ struct link;
 struct nft;
 struct policy_set;
 
+/* A container changed since the last apply: as it was then (NULL: absent). */
+struct ctchange {
+	char			 id[65];
+	struct container	*old;
+};
+
 struct netcache {
 	char	id[65];
 	char	bridge[16];
@@ -42,8 +51,13 @@ struct controller {
 	struct compile_opts	 copts;
 	struct netcache		*nets;		/* network id -> bridge */
 	size_t			 nnets;
-	struct ir_ruleset	*applied;	/* what the kernel holds (owned), or NULL */
+	struct compile_state	*cstate;	/* owns applied */
+	struct ir_ruleset	*applied;	/* what the kernel holds, or NULL */
 	int			 full_needed;	/* next apply replaces the tables whole */
+	int			 whole;		/* next apply compiles everything */
+	struct ctchange		*changes;	/* containers changed since the last apply */
+	size_t			 nchanges;
+	unsigned long		 patches;	/* applies done by patches */
 
 	int			 dirty;		/* kernel lags the desired state */
 	int			 apply_failed;	/* last apply failed: wait for next_retry */

@@ -75,6 +75,7 @@ struct inventory {
 };
 
 struct container	*container_new(void);
+struct container	*container_dup(const struct container *);	/* caller frees */
 void			 container_free(struct container *);
 
 void		 inventory_init(struct inventory *);

@@ -1987,8 +1987,11 @@ key_put(uint8_t *key, size_t off, const void *v, size_t len)
 }
 
 /*
- * A container's port: ports maps its veth to the guard, or straight to
- * q_egress when the container is quarantined (cut), in one lookup.
+ * A container's port: its veth in ports (to the guard), unless it is
+ * quarantined (cut): then only the quarantine set holds it.  A set, not a
+ * verdict map: each goto element added to a map makes the kernel walk
+ * every jump element of the table at commit, so a container more would
+ * cost time in proportion to all the others.
  */
 static void
 guard_add_port(struct compiler *c, const struct endpoint *ep, int cut)
@@ -1998,10 +2001,9 @@ guard_add_port(struct compiler *c, const struct endpoint *ep, int cut)
 	size_t		 off;
 
 	strlcpy_bh(ifn, ep->veth, sizeof(ifn));
-	e = ir_elem_add(ir_set_find(c->br, "ports"));
-	memcpy(e->key, ifn, IF_NAMESIZE);
-	e->verdict = NFT_GOTO;
-	strlcpy_bh(e->chain, cut ? "q_egress" : "guard", IR_NAMELEN);
+	if (!cut)
+		memcpy(ir_elem_add(ir_set_find(c->br, "ports"))->key, ifn,
+		    IF_NAMESIZE);
 	if (!ep->has_mac)
 		return;
 	e = ir_elem_add(ir_set_find(c->br, "port_mac"));
@@ -2228,7 +2230,7 @@ emit_bridge(struct compiler *c)
 	struct ir_set	*s;
 	char		 prefix[IR_PREFIXMAX];
 
-	vmap_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE);
+	set_new(br, "ports", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
 	concat_set(br, "port_mac", CONCAT2(IR_TYPE_IFNAME, IR_TYPE_ETHER),
 	    l_mac, 2);
 	concat_set(br, "port_ip4", CONCAT3(IR_TYPE_IFNAME, IR_TYPE_ETHER,
@@ -2265,12 +2267,17 @@ emit_bridge(struct compiler *c)
 	strbuf_addf(&t, "meta mark set meta mark & 0x%08x",
 	    ~c->opts->mark_bit);
 	rule_done(r, &t);
-	/* A quarantined port goes to q_egress, a guarded one to the guard. */
+	/*
+	 * A guarded port goes to the guard, a quarantined one (never in
+	 * ports) to q_egress: one lookup for a container's frame.
+	 */
 	r = rule_new(br, "prerouting", &t);
 	e_meta(r, NFT_META_IIFNAME, REG0);
-	e_vmap(r, "ports", REG0);
-	strbuf_addstr(&t, "iifname vmap @ports");
+	e_lookup(r, "ports", REG0, 0);
+	e_verdict(r, NFT_GOTO, "guard");
+	strbuf_addstr(&t, "iifname @ports goto guard");
 	rule_done(r, &t);
+	emit_quarantine_port(c, "prerouting", NFT_META_IIFNAME, POL_EGRESS);
 
 	/* IPv4 first: the common case tests one ether type. */
 	emit_guard_rule(c, "ip");

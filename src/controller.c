@@ -73,11 +73,53 @@ ms_until(const struct timespec *ts)
 
 /* Marks the kernel as behind; the first such change starts the latency clock. */
 static void
-controller_dirty(struct controller *ctl)
+controller_behind(struct controller *ctl)
 {
 	if (!ctl->dirty && !ctl->dirty_since.tv_sec)
 		clock_gettime(CLOCK_MONOTONIC, &ctl->dirty_since);
 	ctl->dirty = 1;
+}
+
+/* A change that is not one of containers: the next apply compiles whole. */
+static void
+controller_dirty(struct controller *ctl)
+{
+	controller_behind(ctl);
+	ctl->whole = 1;
+}
+
+/*
+ * Before the inventory's container id changes: keeps it as the kernel
+ * knows it (the first time since the last apply), for its patch.
+ */
+static void
+controller_remember(struct controller *ctl, const char *id)
+{
+	const struct container	*ct;
+	struct ctchange		*c;
+	size_t			 i;
+
+	for (i = 0; i < ctl->nchanges; i++)
+		if (strcmp(ctl->changes[i].id, id) == 0)
+			return;
+	ctl->changes = xreallocarray(ctl->changes, ctl->nchanges + 1,
+	    sizeof(*ctl->changes));
+	c = &ctl->changes[ctl->nchanges++];
+	strlcpy_bh(c->id, id, sizeof(c->id));
+	ct = inventory_get(&ctl->inv, id);
+	c->old = ct ? container_dup(ct) : NULL;
+}
+
+static void
+controller_changes_clear(struct controller *ctl)
+{
+	size_t	i;
+
+	for (i = 0; i < ctl->nchanges; i++)
+		container_free(ctl->changes[i].old);
+	free(ctl->changes);
+	ctl->changes = NULL;
+	ctl->nchanges = 0;
 }
 
 void
@@ -132,7 +174,8 @@ controller_release(struct controller *ctl)
 	nft_free(ctl->nft);
 	inventory_release(&ctl->inv);
 	policy_set_free(ctl->ps);
-	ir_ruleset_free(ctl->applied);
+	compile_state_free(ctl->cstate);
+	controller_changes_clear(ctl);
 	free(ctl->nets);
 	free(ctl->rules_dir);
 	quarantine_release(&ctl->quarantine);
@@ -213,9 +256,11 @@ controller_refresh(struct controller *ctl, const char *id)
 		return;
 	}
 	if (rc == 1 || !ct->running) {
+		if (inventory_get(&ctl->inv, id) != NULL)
+			controller_remember(ctl, id);
 		if (inventory_del(&ctl->inv, id) == 0) {
 			log_info("container %.12s gone", id);
-			controller_dirty(ctl);
+			controller_behind(ctl);
 		}
 		container_free(ct);
 		return;
@@ -226,6 +271,7 @@ controller_refresh(struct controller *ctl, const char *id)
 		now_plus(&ctl->next_retry, RETRY_MS);
 	}
 	log_info("container %s (%.12s) known", ct->name, ct->id);
+	controller_remember(ctl, ct->id);
 	inventory_put(&ctl->inv, ct);
 	{
 		char		 buf[256];
@@ -236,7 +282,7 @@ controller_refresh(struct controller *ctl, const char *id)
 			log_warnx("container %s cannot be segmented: %s",
 			    ct->name, why);
 	}
-	controller_dirty(ctl);
+	controller_behind(ctl);
 }
 
 /* Rebuilds the inventory from a full listing (start, reconnection). */
@@ -255,8 +301,10 @@ controller_sync(struct controller *ctl)
 		for (i = 0; i < n; i++)
 			if (strcmp(ids[i], ct->id) == 0)
 				break;
-		if (i == n)
+		if (i == n) {
+			controller_remember(ctl, ct->id);
 			inventory_del(&ctl->inv, ct->id);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		controller_refresh(ctl, ids[i]);
@@ -350,10 +398,11 @@ controller_on_links(struct controller *ctl)
 			had += ct->eps[i].bridge[0] && !ct->eps[i].veth[0];
 		if (had == 0)
 			continue;
+		controller_remember(ctl, ct->id);
 		missing += left = controller_resolve(ctl, ct);
 		/* Nothing found: the same ruleset, no apply every retry. */
 		if (left < had)
-			controller_dirty(ctl);
+			controller_behind(ctl);
 	}
 	ctl->pending = missing > 0;
 	if (ctl->pending)
@@ -405,31 +454,128 @@ controller_program(struct controller *ctl, const struct ir_ruleset *rs,
 	return nft_apply(ctl->nft, rs, err, errlen);
 }
 
+/*
+ * With BULKHEAD_CHECK_PATCHES set (the end-to-end tests set it), every
+ * patched ruleset is compared with a whole compile; a difference is
+ * logged loudly and repaired by the next apply, compiled whole.
+ */
+static void
+controller_check_patch(struct controller *ctl)
+{
+	struct ir_ruleset	*full;
+	struct ir_delta		*d;
+	struct ir_delta_stats	 st;
+
+	if (getenv("BULKHEAD_CHECK_PATCHES") == NULL)
+		return;
+	full = compile_ruleset(ctl->ps, &ctl->inv, &ctl->copts);
+	d = ir_delta_new(ctl->applied, full);
+	if (!ir_delta_empty(d)) {
+		ir_delta_stats(d, &st);
+		log_warnx("patch check: the patched ruleset differs from a "
+		    "whole compile (%zu+ %zu- elements, %zu+ %zu- chains); "
+		    "compiling whole", st.elems_added, st.elems_deleted,
+		    st.chains_added, st.chains_deleted);
+		controller_dirty(ctl);
+		ctl->full_needed = 1;	/* the kept copy is not the kernel's */
+	}
+	ir_delta_free(d);
+	ir_ruleset_free(full);
+}
+
+/*
+ * Sends the changes of containers as patches.  Returns 0 when they are
+ * in the kernel, 1 when they cannot be patched (compile whole instead;
+ * nothing was sent), -1 when the kernel refused them (err says why).
+ */
+static int
+controller_patch(struct controller *ctl, char *err, size_t errlen)
+{
+	struct ir_ruleset	*from = compile_patch_new(ctl->cstate);
+	struct ir_ruleset	*to = compile_patch_new(ctl->cstate);
+	struct ir_delta		*d = NULL;
+	size_t			 i;
+	int			 rc = 1;
+
+	for (i = 0; i < ctl->nchanges; i++) {
+		const struct ctchange *c = &ctl->changes[i];
+
+		if (compile_state_patch(ctl->cstate, c->old,
+		    inventory_get(&ctl->inv, c->id), from, to) == -1)
+			goto out;
+	}
+	d = ir_delta_new(from, to);
+	if (d->full)
+		goto out;
+	if (!ir_delta_empty(d)) {
+		controller_log_delta(d);
+		if ((rc = nft_apply_delta(ctl->nft, d, err, errlen)) == -1)
+			goto out;
+	}
+	rc = 0;
+	if (ir_delta_apply(ctl->applied, d) == -1) {
+		/* The kernel has it; our copy does not: replace whole. */
+		log_warnx("patch applied but not to the kept ruleset; "
+		    "replacing the ruleset whole");
+		controller_dirty(ctl);
+		ctl->full_needed = 1;
+	}
+out:
+	ir_delta_free(d);
+	ir_ruleset_free(from);
+	ir_ruleset_free(to);
+	return rc;
+}
+
+/* Compiles everything and sends what differs; the new state is kept. */
+static int
+controller_whole(struct controller *ctl, char *err, size_t errlen)
+{
+	struct compile_state	*st;
+	int			 rc;
+
+	st = compile_state_new(ctl->ps, &ctl->inv, &ctl->copts);
+	rc = controller_program(ctl, compile_state_ruleset(st), err, errlen);
+	if (rc == -1) {
+		compile_state_free(st);
+		/* The kernel kept its ruleset; replace it whole next time. */
+		ctl->full_needed = 1;
+		return -1;
+	}
+	compile_state_free(ctl->cstate);
+	ctl->cstate = st;
+	ctl->applied = compile_state_ruleset(st);
+	ir_ruleset_trim(ctl->applied);
+	ctl->full_needed = 0;
+	ctl->whole = 0;
+	return 0;
+}
+
 int
 controller_apply(struct controller *ctl)
 {
-	struct ir_ruleset	*rs;
 	struct timespec		 t0, t1;
 	char			 err[900];
-	int			 rc;
+	int			 rc = 1;
 
 	if (!ctl->dirty)
 		return 0;
 	if (ctl->apply_failed && ms_until(&ctl->next_retry) > 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rs = compile_ruleset(ctl->ps, &ctl->inv, &ctl->copts);
-	rc = controller_program(ctl, rs, err, sizeof(err));
-	if (rc == 0) {
-		ir_ruleset_free(ctl->applied);
-		ir_ruleset_trim(rs);
-		ctl->applied = rs;
-		ctl->full_needed = 0;
-	} else {
-		ir_ruleset_free(rs);
-		/* The kernel kept its ruleset; replace it whole next time. */
-		ctl->full_needed = 1;
+	if (ctl->cstate != NULL && !ctl->whole && !ctl->full_needed) {
+		rc = controller_patch(ctl, err, sizeof(err));
+		if (rc == -1) {
+			log_warnx("patch refused by the kernel, replacing the "
+			    "ruleset whole: %s", err);
+			ctl->full_needed = 1;
+		} else if (rc == 0) {
+			ctl->patches++;
+			controller_check_patch(ctl);
+		}
 	}
+	if (rc != 0)
+		rc = controller_whole(ctl, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ctl->last_apply_ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -443,8 +589,10 @@ controller_apply(struct controller *ctl)
 		now_plus(&ctl->next_retry, RETRY_MS * 2);
 		return -1;
 	}
+	controller_changes_clear(ctl);
 	ctl->applies++;
-	ctl->dirty = 0;
+	/* A failed patch check leaves the next apply due. */
+	ctl->dirty = ctl->whole;
 	ctl->apply_failed = 0;
 	metrics_hist_observe(&ctl->apply_hist, ctl->last_apply_ms / 1e3);
 	if (ctl->dirty_since.tv_sec) {
@@ -681,6 +829,8 @@ controller_status(const struct controller *ctl)
 	    json_integer((json_int_t)ctl->generation));
 	json_object_set_new(o, "policies", json_integer((json_int_t)ctl->ps->n));
 	json_object_set_new(o, "applies", json_integer((json_int_t)ctl->applies));
+	json_object_set_new(o, "patch_applies",
+	    json_integer((json_int_t)ctl->patches));
 	json_object_set_new(o, "apply_failures",
 	    json_integer((json_int_t)ctl->apply_failures));
 	json_object_set_new(o, "last_apply_ms", json_real(ctl->last_apply_ms));

@@ -18,6 +18,34 @@ container_new(void)
 	return c;
 }
 
+/* A deep copy of c (caller frees with container_free); not in any list. */
+struct container *
+container_dup(const struct container *c)
+{
+	struct container	*d = container_new();
+
+	memcpy(d->id, c->id, sizeof(d->id));
+	d->name = c->name ? xstrdup(c->name) : NULL;
+	labelset_copy(&d->labels, &c->labels);
+	d->sandbox_key = c->sandbox_key ? xstrdup(c->sandbox_key) : NULL;
+	d->network_mode = c->network_mode ? xstrdup(c->network_mode) : NULL;
+	d->pid = c->pid;
+	d->running = c->running;
+	d->privileged = c->privileged;
+	d->cap_add = c->cap_add;
+	if (c->nports) {
+		d->ports = xcalloc(c->nports, sizeof(*d->ports));
+		memcpy(d->ports, c->ports, c->nports * sizeof(*d->ports));
+		d->nports = c->nports;
+	}
+	if (c->neps) {
+		d->eps = xcalloc(c->neps, sizeof(*d->eps));
+		memcpy(d->eps, c->eps, c->neps * sizeof(*d->eps));
+		d->neps = c->neps;
+	}
+	return d;
+}
+
 void
 container_free(struct container *c)
 {

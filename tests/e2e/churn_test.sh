@@ -204,4 +204,10 @@ converged C 0
 [ "$(jq '.apply_failures' "$W/status.json")" = 0 ] && pass "no apply failed during the churn" ||
 	fail "apply failures: $(jq -r .last_error "$W/status.json")"
 kill -0 "$DPID" && pass "daemon alive" || fail "daemon died"
+# Container starts and stops go through patches, not whole compiles.
+p=$(jq '.patch_applies' "$W/status.json")
+a=$(jq '.applies' "$W/status.json")
+[ "${p:-0}" -gt $((a / 2)) ] && pass "$p of $a applies were patches" ||
+	fail "only ${p:-0} of $a applies were patches"
+patches_agree "$W/bulkheadd.log"
 finish

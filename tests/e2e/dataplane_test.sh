@@ -501,4 +501,5 @@ captured '.prefix | startswith("bh|P|")' &&
 	pass "no classified container logged as unclassified (bh|P)"
 
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+patches_agree "$W/bulkheadd.log"
 finish

@@ -366,4 +366,5 @@ phase_end "e ENOBUFS on the link monitor"
 
 docker exec web touch /tmp/stop; docker exec api touch /tmp/stop
 echo "# probers: web -> db $(grep -c . "$W/probe-deny") attempts, api -> db $(grep -c . "$W/probe-allow") attempts"
+patches_agree "$W/bulkheadd.log"
 finish

@@ -20,6 +20,19 @@ finish() {
 	[ "$nfail" -eq 0 ]
 }
 
+# Every daemon a test starts compares each patched ruleset with a whole
+# compile and logs "patch check:" when they differ (src/controller.c).
+export BULKHEAD_CHECK_PATCHES=1
+
+# patches_agree LOG: fails when the daemon's log shows a patch that
+# differed from a whole compile.
+patches_agree() {
+	local n
+	n=$(grep -c 'patch check:' "$1" 2>/dev/null)
+	if [ "${n:-0}" -eq 0 ]; then pass "every patch equal to a whole compile"
+	else fail "$n patch(es) differed from a whole compile: $(grep -m1 'patch check:' "$1")"; fi
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		fail "$(basename "$0"): must run as root (real nftables and Docker)"

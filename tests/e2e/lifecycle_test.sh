@@ -180,4 +180,5 @@ kernel_elems bridge port_ip4 | grep -Fq "$NEWV . $(docker inspect -f '{{range .N
 tail -n +$((l0 + 1)) "$W/bulkheadd.log" | grep -q "replacing the ruleset whole\|incremental apply failed" &&
 	fail "restart: applied by a full replace, not a delta" || pass "restart: applied as deltas"
 kill -0 "$DPID" && pass "daemon alive" || fail "daemon died"
+patches_agree "$W/bulkheadd.log"
 finish

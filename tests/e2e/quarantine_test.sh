@@ -116,4 +116,5 @@ bh release qa >/dev/null 2>&1; rc=$?
 out=$(bh quarantine no-such-container 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q 'no such container' <<<"$out" &&
 	pass "quarantine of an unknown container refused ($out)" || fail "unknown container: exit $rc: $out"
+patches_agree "$W/bulkheadd.log"
 finish

@@ -209,4 +209,5 @@ nft list table inet bulkhead >/dev/null 2>&1 && fail "table inet bulkhead still 
 [ "$(tcp_reply web "$DB" 5432)" = db-ok ] && pass "after flush: web -> db:5432 open" ||
 	fail "after flush: web -> db still blocked"
 
+patches_agree "$W/bulkheadd.log"
 finish
