@@ -4,14 +4,16 @@
  *
  * Two tables of our own, nothing written into Docker's:
  *  - bridge "bulkhead", prerouting at -300: the port guard.  One lookup
- *    (ports, a verdict map by veth) sends a known container's frames to
- *    the guard, or to the quarantine when it is cut off.  A frame passes
+ *    (ports, a set of veths) sends a known container's frames to the
+ *    guard; a cut-off container's veth is in the quarantine set instead,
+ *    looked up next.  A frame passes
  *    the guard only when (veth, source MAC, source IP) is the container's;
  *    it is then stamped with our bit of the packet mark.  Anything else
  *    from that veth is logged and dropped (anti-spoofing).
  *  - inet "bulkhead", forward/input/output at -10 (after DNAT, before
  *    Docker's filter): established traffic (and IPv6 neighbour discovery)
- *    goes through the quarantine check and passes; a packet without our
+ *    passes, through the quarantine check only while some container is
+ *    quarantined; a packet without our
  *    mark goes through the identity chain (a quarantined source, a known
  *    container address seen without the mark: spoofed or stale, and an
  *    unclassified container on a Docker bridge are dropped); then an

@@ -1714,7 +1714,7 @@ base_chain(struct ir_table *t, const char *name, uint32_t hook, int prio)
 	ch->policy = NF_ACCEPT;
 }
 
-/* Established and related traffic goes to chain to (quarantine, accept). */
+/* Established and related traffic goes to chain to (quarantine), or is accepted (to NULL). */
 static void
 emit_established(struct ir_table *t, const char *chain, const char *to)
 {
@@ -1728,8 +1728,11 @@ emit_established(struct ir_table *t, const char *chain, const char *to)
 	e->u.ct.dreg = REG0;
 	e_bitwise32(r, REG0, bits, 0);
 	e_cmp(r, NFT_CMP_NEQ, REG0, &zero, 4);
-	e_verdict(r, NFT_GOTO, to);
-	strbuf_addf(&txt, "ct state established,related goto %s", to);
+	e_verdict(r, to ? NFT_GOTO : NF_ACCEPT, to);
+	if (to)
+		strbuf_addf(&txt, "ct state established,related goto %s", to);
+	else
+		strbuf_addstr(&txt, "ct state established,related accept");
 	rule_done(r, &txt);
 }
 
@@ -1754,9 +1757,13 @@ emit_nd6(struct ir_table *t, const char *chain, const char *to)
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
 	e_cmp(r, NFT_CMP_GTE, REG0, &lo, 1);
 	e_cmp(r, NFT_CMP_LTE, REG0, &hi, 1);
-	e_verdict(r, NFT_GOTO, to);
-	strbuf_addf(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 goto %s",
-	    to);
+	e_verdict(r, to ? NFT_GOTO : NF_ACCEPT, to);
+	if (to)
+		strbuf_addf(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 "
+		    "goto %s", to);
+	else
+		strbuf_addstr(&txt, "meta l4proto icmpv6 icmpv6 type 133-136 "
+		    "accept");
 	rule_done(r, &txt);
 }
 
@@ -1906,6 +1913,18 @@ emit_quarantine_inet(struct compiler *c)
 }
 
 /*
+ * Is any container in quarantine (running or not)?  Only then do
+ * established traffic and the bridge's forward and output hooks pay the
+ * quarantine's lookups.  The list, not the sets: a quarantined container
+ * that starts again comes as a patch, which does not touch base chains.
+ */
+static int
+quarantine_any(const struct compiler *c)
+{
+	return c->opts->quarantine != NULL && c->opts->quarantine->n > 0;
+}
+
+/*
  * The base chains.  A new connection between two classified containers
  * costs: the ct state, the ND test, the mark test, one egress map lookup
  * (source address) and one ingress map lookup (destination address),
@@ -1918,6 +1937,7 @@ static void
 emit_inet_base(struct compiler *c)
 {
 	struct ir_table	*t = c->in;
+	const char	*q = quarantine_any(c) ? "quarantine" : NULL;
 	int		 fam;
 
 	set_new(t, "addrs4", IR_TYPE_IPV4, 4, 0);
@@ -1937,21 +1957,21 @@ emit_inet_base(struct compiler *c)
 	emit_pending_chain(c, POL_INGRESS);
 	emit_identity(c);
 
-	emit_established(t, "forward", "quarantine");
-	emit_nd6(t, "forward", "quarantine");
+	emit_established(t, "forward", q);
+	emit_nd6(t, "forward", q);
 	emit_unmarked(c, "forward");
 	emit_dispatch(t, "forward", POL_EGRESS);
 	emit_dispatch(t, "forward", POL_INGRESS);
 	for (fam = 4; fam <= 6; fam += 2)
 		emit_pending_rule(c, "forward", fam, POL_INGRESS);
 
-	emit_established(t, "input", "quarantine");
-	emit_nd6(t, "input", "quarantine");
+	emit_established(t, "input", q);
+	emit_nd6(t, "input", q);
 	emit_unmarked(c, "input");
 	emit_dispatch(t, "input", POL_EGRESS);
 
-	emit_established(t, "output", "quarantine");
-	emit_nd6(t, "output", "quarantine");
+	emit_established(t, "output", q);
+	emit_nd6(t, "output", q);
 	emit_dispatch(t, "output", POL_INGRESS);
 }
 
@@ -2251,8 +2271,12 @@ emit_bridge(struct compiler *c)
 	ir_chain_add(br, "guard");
 	emit_quarantine_chain(c, br, POL_EGRESS);
 	emit_quarantine_chain(c, br, POL_INGRESS);
-	emit_quarantine_port(c, "forward", NFT_META_OIFNAME, POL_INGRESS);
-	emit_quarantine_port(c, "output", NFT_META_OIFNAME, POL_INGRESS);
+	if (quarantine_any(c)) {
+		emit_quarantine_port(c, "forward", NFT_META_OIFNAME,
+		    POL_INGRESS);
+		emit_quarantine_port(c, "output", NFT_META_OIFNAME,
+		    POL_INGRESS);
+	}
 
 	/* Nothing arrives carrying our bit: only the guard may set it. */
 	r = rule_new(br, "prerouting", &t);
@@ -2277,7 +2301,9 @@ emit_bridge(struct compiler *c)
 	e_verdict(r, NFT_GOTO, "guard");
 	strbuf_addstr(&t, "iifname @ports goto guard");
 	rule_done(r, &t);
-	emit_quarantine_port(c, "prerouting", NFT_META_IIFNAME, POL_EGRESS);
+	if (quarantine_any(c))
+		emit_quarantine_port(c, "prerouting", NFT_META_IIFNAME,
+		    POL_EGRESS);
 
 	/* IPv4 first: the common case tests one ether type. */
 	emit_guard_rule(c, "ip");
