@@ -2007,6 +2007,33 @@ key_put(uint8_t *key, size_t off, const void *v, size_t len)
 }
 
 /*
+ * The link-local address the kernel gives a port's interface (EUI-64 of
+ * its MAC), as a target it may advertise: a neighbour advertisement for
+ * any other link-local address is a spoof.  A container that switches
+ * to privacy link-local addresses (addr_gen_mode 2 or 3) loses neighbour
+ * discovery of its link-local address.
+ */
+static void
+guard_add_ll6(struct compiler *c, const char *ifn, const uint8_t *mac)
+{
+	uint8_t		 ll[16] = { 0xfe, 0x80 };
+	struct ir_elem	*e = ir_elem_add(ir_set_find(c->br, "port_nd6"));
+	size_t		 off;
+
+	ll[8] = mac[0] ^ 0x02;
+	ll[9] = mac[1];
+	ll[10] = mac[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = mac[3];
+	ll[14] = mac[4];
+	ll[15] = mac[5];
+	off = key_put(e->key, 0, ifn, IF_NAMESIZE);
+	off = key_put(e->key, off, mac, 6);
+	key_put(e->key, off, ll, 16);
+}
+
+/*
  * A container's port: its veth in ports (to the guard), unless it is
  * quarantined (cut): then only the quarantine set holds it.  A set, not a
  * verdict map: each goto element added to a map makes the kernel walk
@@ -2043,6 +2070,7 @@ guard_add_port(struct compiler *c, const struct endpoint *ep, int cut)
 		memcpy(ir_elem_add(ir_set_find(c->br, "port_nd6"))->key, e->key,
 		    sizeof(e->key));
 	}
+	guard_add_ll6(c, ifn, ep->mac);
 }
 
 static void
@@ -2122,28 +2150,18 @@ e_icmp6_type(struct ir_rule *r, struct strbuf *t, uint8_t type)
 }
 
 /*
- * The neighbour-advertisement match: an NA whose target is not link-local
- * and is not the port's own address (veth . MAC . target).
+ * The neighbour-advertisement match: an NA whose target is not one of the
+ * port's own addresses, global or link-local (veth . MAC . target).
  */
 static void
 e_na_foreign_target(struct ir_rule *r, struct strbuf *t)
 {
-	uint8_t		fe80[2] = { 0xfe, 0x80 }, m[2] = { 0xff, 0xc0 };
-	struct ir_expr	*e;
-
 	e_icmp6_type(r, t, 136);
-	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 2, REG0);
-	e = ir_expr_add(r, IR_BITWISE);
-	e->u.bitwise.sreg = e->u.bitwise.dreg = REG0;
-	e->u.bitwise.len = 2;
-	memcpy(e->u.bitwise.mask, m, 2);
-	e_cmp(r, NFT_CMP_NEQ, REG0, fe80, 2);
 	e_port_key(r, NFT_PAYLOAD_LL_HEADER, 6, NFT_PAYLOAD_TRANSPORT_HEADER,
 	    8, 16);
 	e_lookup(r, "port_nd6", REG0, 1);
 	/* nft 1.0.6 has no name for the target: the raw payload. */
-	strbuf_addstr(t, "@th,64,16 & 0xffc0 != 0xfe80 iifname . ether saddr "
-	    ". @th,64,128 != @port_nd6 ");
+	strbuf_addstr(t, "iifname . ether saddr . @th,64,128 != @port_nd6 ");
 }
 
 /*

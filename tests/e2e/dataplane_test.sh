@@ -94,6 +94,8 @@ cat >"$RULES/10-dataplane.json" <<'JSON'
      "source": {"selector": "app == 'web'"}},
     {"action": "allow", "protocol": 253,
      "source": {"selector": "app == 'cli'"}},
+    {"action": "allow", "protocol": "sctp",
+     "source": {"selector": "app == 'cli'"}, "destination": {"ports": [9300]}},
     {"action": "allow", "protocol": "tcp",
      "source": {"nets": ["10.213.77.0/24"], "notNets": ["10.213.77.32/28"]},
      "destination": {"ports": [7000]}},
@@ -261,6 +263,7 @@ for p in 5000 5001; do
 	bg nsenter -t "$SRVPID" -n socat -u UDP4-RECV:$p OPEN:"$W/udp$p",creat,append
 done
 bg nsenter -t "$SRVPID" -n socat -u IP4-RECV:253 OPEN:"$W/p253",creat,append
+bg nsenter -t "$SRVPID" -n python3 "$ROOT/tests/e2e/sctp_probe.py" recv 600 "$W/sctp"
 for p in 7777 7778; do
 	tcp_server host:$GW4 $p host-$p
 	tcp_server world $p world-$p
@@ -332,6 +335,26 @@ grep -qa tok-cli-253 "$W/p253" 2>/dev/null && pass "allowed: protocol 253 cli ->
 	fail "allowed: protocol 253 cli -> srv not received"
 grep -qa tok-web-253 "$W/p253" 2>/dev/null && fail "denied: protocol 253 web -> srv received" ||
 	pass "denied: protocol 253 web -> srv"
+
+# ---- SCTP by port (raw INIT packets: this kernel has no sctp module) ----
+sctp_got() { grep -c "^$1 $2\$" "$W/sctp" 2>/dev/null; }
+for a in $SRV $SRV6; do
+	nsenter -t "$CLIPID" -n python3 "$ROOT/tests/e2e/sctp_probe.py" send $a 40000 9300
+	nsenter -t "$CLIPID" -n python3 "$ROOT/tests/e2e/sctp_probe.py" send $a 40001 9301
+	nsenter -t "$WEBPID" -n python3 "$ROOT/tests/e2e/sctp_probe.py" send $a 40002 9300
+done
+wait_for 2 grep -q "^$SUB6:20 9300\$" "$W/sctp"
+sleep 0.5
+for f in 4 6; do
+	[ $f = 4 ] && c=$SUB4.20 w=$SUB4.30 || c=$SUB6:20 w=$SUB6:30
+	[ "$(sctp_got $c 9300)" -ge 1 ] && pass "allowed: SCTP/IPv$f cli -> srv:9300" ||
+		fail "allowed: SCTP/IPv$f cli -> srv:9300 not received"
+	[ "$(sctp_got $c 9301)" = 0 ] && pass "denied: SCTP/IPv$f cli -> srv:9301 (port not allowed)" ||
+		fail "denied: SCTP/IPv$f cli -> srv:9301 received"
+	[ "$(sctp_got $w 9300)" = 0 ] && pass "denied: SCTP/IPv$f web -> srv:9300 (source not allowed)" ||
+		fail "denied: SCTP/IPv$f web -> srv:9300 received"
+done
+logged "SCTP cli -> srv:9301" ".proto == \"sctp\" and .src == \"$SUB4.20\" and .dport == 9301"
 
 # ---- CIDR with exceptions ----
 allowed "cli ($SUB4.20) -> srv:7000 (in nets)" "$(reply cli $SRV 7000)" 7000-ok
@@ -483,6 +506,20 @@ fi
 logged "ND spoof (neighbour advertisement for srv's address)" \
 	".src == \"$SUB6:80\" and .prefix == \"bh|S|E|*|nd-spoof\""
 SPOOFLL=$(docker exec spoof ip -6 addr show dev eth0 scope link | awk '/inet6/ {print $2}' | cut -d/ -f1)
+# The same for srv's link-local address: free resolves it (srv's own NA
+# for its EUI-64 link-local address passes), then spoof claims it.
+SRVLL=$(docker exec srv ip -6 addr show dev eth0 scope link | awk '/inet6/ {print $2}' | cut -d/ -f1)
+docker exec free ping6 -c 1 -W 1 -I eth0 "$SRVLL" >/dev/null 2>&1 &&
+	pass "link-local: free -> srv's $SRVLL (srv's own advertisement passes)" ||
+	fail "link-local: free cannot reach srv's $SRVLL"
+nsenter -t "$(pid_of spoof)" -n python3 "$W/nd.py" na "$SPOOFLL" "$SRVLL" "$SPOOFMAC" 2>"$W/nd.err" ||
+	fail "ND spoof (link-local): could not send: $(cat "$W/nd.err")"
+sleep 0.5
+got=$(neigh6 "$SRVLL")
+[ "$got" = "$SRVMAC" ] && pass "ND spoof (link-local): free still maps $SRVLL to srv's MAC" ||
+	fail "ND spoof (link-local): free maps $SRVLL to '$got' (srv is $SRVMAC, spoof $SPOOFMAC)"
+logged "ND spoof (neighbour advertisement for srv's link-local address)" \
+	".src == \"$SPOOFLL\" and .prefix == \"bh|S|E|*|nd-spoof\""
 nsenter -t "$(pid_of spoof)" -n python3 "$W/nd.py" ra "$SPOOFLL" - "$SPOOFMAC" 2>"$W/nd.err" ||
 	fail "RA: could not send: $(cat "$W/nd.err")"
 sleep 0.5

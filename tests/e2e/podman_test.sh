@@ -96,7 +96,7 @@ master=$(in_ns ip -o link show "${veth#* }" 2>/dev/null | grep -o 'master [^ ]*'
 [ "${veth% *}" = podman0 ] && [ "$master" = podman0 ] &&
 	pass "db's endpoint: bridge podman0, veth ${veth#* } (its master is podman0)" ||
 	fail "db's endpoint '$veth', master '$master'"
-in_ns nft list map bridge bulkhead ports 2>/dev/null | grep -q "\"${veth#* }\"" &&
+in_ns nft list set bridge bulkhead ports 2>/dev/null | grep -q "\"${veth#* }\"" &&
 	pass "the kernel guards db's veth" || fail "db's veth not in the port guard"
 [ "$(reply api "$DB" 5432)" = db-ok ] && pass "allowed: api -> db:5432" || fail "allowed: api -> db:5432 blocked"
 [ -z "$(reply web "$DB" 5432)" ] && pass "denied: web -> db:5432" || fail "denied: web -> db:5432 passed"
