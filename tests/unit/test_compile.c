@@ -284,6 +284,23 @@ test_guard(void **state)
 			found = 1;
 	assert_true(found);
 	assert_int_equal(ir_set_find(in, "addrs4")->nelems, 4);
+	/*
+	 * The only neighbour-advertisement target of an IPv4-only port: the
+	 * EUI-64 link-local address of its MAC (02:00:00:00:00:03 for web).
+	 */
+	{
+		struct ir_set	*nd = ir_set_find(br, "port_nd6");
+		uint8_t		 ll[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+				    0x00, 0, 0, 0xff, 0xfe, 0, 0, 3 };
+
+		for (i = 0, found = 0; i < nd->nelems; i++)
+			if (strcmp((char *)nd->elems[i].key, "vethweb") == 0) {
+				assert_memory_equal(nd->elems[i].key + 24, ll,
+				    16);
+				found++;
+			}
+		assert_int_equal(found, 1);
+	}
 }
 
 static void
