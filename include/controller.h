@@ -28,6 +28,7 @@ struct ir_ruleset;
 struct docker_event;
 struct link;
 struct nft;
+struct nft_monitor;
 struct policy_set;
 
 /* A container changed since the last apply: as it was then (NULL: absent). */
@@ -45,6 +46,7 @@ struct controller {
 	struct docker		*docker;
 	struct link		*link;
 	struct nft		*nft;
+	struct nft_monitor	*monitor;	/* NULL: drift found by polling only */
 	struct inventory	 inv;
 	struct policy_set	*ps;		/* last good policies */
 	char			*rules_dir;
@@ -118,6 +120,15 @@ int	controller_apply(struct controller *);
  * `nft flush ruleset` removes them; they are rebuilt at once.
  */
 void	controller_check_drift(struct controller *);
+/*
+ * Drift as it happens: the nftables notifications of another process's
+ * change to our tables (deleted, flushed, a rule or element added or
+ * removed) replace them whole at the next apply.  controller_nft_fd is
+ * the notifications' socket for the main loop's poll, or -1 when the
+ * kernel did not let us listen (the periodic check remains).
+ */
+int	controller_nft_fd(const struct controller *);
+void	controller_on_nft_events(struct controller *);
 /* How long the main loop may sleep before the controller needs it, in ms. */
 int	controller_timeout(const struct controller *);
 

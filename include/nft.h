@@ -8,7 +8,8 @@
  * message is acked and a kernel error is mapped back to the object that
  * caused it.  The tables belong to the struct nft's socket and outlive it
  * (Linux 6.9 owner + persist flags): while it is open, no other process
- * can delete them or flush them away.
+ * can delete them or flush them away.  Where they cannot be owned, a
+ * monitor (nft_monitor_*) reports another process's changes to them.
  */
 #ifndef BULKHEAD_NFT_H
 #define BULKHEAD_NFT_H
@@ -22,6 +23,10 @@ struct nft;
 /* Opens a netfilter netlink socket.  NULL on failure (logged). */
 struct nft	*nft_new(void);
 void		 nft_free(struct nft *);
+/* Tables added from now on are neither owned nor persistent (pre-6.9 behaviour). */
+void		 nft_disown(struct nft *);
+/* 1 while our tables are owned and persistent (no other process can change them). */
+int		 nft_owned(const struct nft *);
 
 /*
  * Replaces the tables of rs in one transaction.  Returns 0 on success; on
@@ -72,5 +77,22 @@ int	nft_counters(struct nft *, uint32_t family, const char *table,
 
 /* 1 if the table exists, 0 if not, -1 on error. */
 int	nft_table_exists(struct nft *, uint32_t family, const char *name);
+
+/*
+ * Watches the nftables notifications for changes that another process
+ * makes to the tables named table (any family): drift, seen as it
+ * happens.  nft_monitor_new returns NULL on failure (logged); the
+ * monitor's socket is non-blocking, for the caller's poll.
+ * nft_monitor_read reads what is pending: returns 1 and describes the
+ * first foreign change in what, 0 when there was none (our own batches
+ * are not drift), 2 when notifications were lost (what says so: check
+ * another way), -1 on a read error (logged).
+ */
+struct nft_monitor;
+struct nft_monitor *nft_monitor_new(const struct nft *, const char *table);
+void		 nft_monitor_free(struct nft_monitor *);
+int		 nft_monitor_fd(const struct nft_monitor *);
+int		 nft_monitor_read(struct nft_monitor *, char *what,
+		    size_t whatlen);
 
 #endif

@@ -52,6 +52,7 @@ struct options {
 	int			 verbose;
 	int			 flush;
 	int			 seccomp;
+	int			 unowned;	/* tables not owned: as before Linux 6.9 */
 	const char		*state_dir;
 	const char		*pidfile;	/* NULL: none (foreground) */
 	const char		*metrics_listen;	/* NULL: no listener */
@@ -88,6 +89,10 @@ usage(FILE *f)
 	    "                            until bulkheadd knows it)\n"
 	    "      --no-seccomp          no system call filter after start-up\n"
 	    "                            (capabilities are dropped regardless)\n"
+	    "      --unowned-tables      do not ask for owned, persistent tables\n"
+	    "                            (as on kernels before 6.9: another process\n"
+	    "                            can change them; bulkheadd restores them as\n"
+	    "                            soon as the kernel reports the change)\n"
 	    "      --flush               remove bulkhead's nftables tables and exit\n"
 	    "  -h, --help                this text\n"
 	    "  -V, --version             print the version\n",
@@ -115,6 +120,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "log-rate", required_argument, NULL, 'L' },
 		{ "log-burst", required_argument, NULL, 'B' },
 		{ "no-seccomp", no_argument, NULL, 'C' },
+		{ "unowned-tables", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -142,6 +148,7 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'M': o->metrics_listen = optarg; break;
 		case 'P': o->pidfile = optarg; break;
 		case 'C': o->seccomp = 0; break;
+		case 'U': o->unowned = 1; break;
 		case 'O':
 			if (strcmp(optarg, "open") && strcmp(optarg, "closed"))
 				fatalx("invalid fail mode: %s (open or closed)",
@@ -317,7 +324,7 @@ pidfile_setup(const char *path)
 	return pf;
 }
 
-enum { FD_SIG, FD_LINK, FD_CTL };	/* then one per control client */
+enum { FD_SIG, FD_LINK, FD_NFT, FD_CTL };	/* then one per control client */
 
 /* The page the metrics listener serves, rendered at most every 2 s. */
 static void
@@ -381,6 +388,8 @@ main_loop(struct controller *ctl, struct control *control, int sigfd,
 		fds[FD_SIG] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		fds[FD_LINK] = (struct pollfd){ .fd = link_monitor_fd(ctl->link),
 		    .events = POLLIN };
+		fds[FD_NFT] = (struct pollfd){ .fd = controller_nft_fd(ctl),
+		    .events = POLLIN };
 		control_pollfds(control, fds + FD_CTL);
 		if (docker_wait(ctl->docker, fds, (unsigned int)nfds,
 		    timeout_min(controller_timeout(ctl),
@@ -390,6 +399,8 @@ main_loop(struct controller *ctl, struct control *control, int sigfd,
 			break;
 		if (fds[FD_LINK].revents & POLLIN)
 			link_read_events(ctl->link);
+		if (fds[FD_NFT].revents & POLLIN)
+			controller_on_nft_events(ctl);
 		/* A veth that was not there may be now: retry those. */
 		controller_on_links(ctl);
 		/* Absorb every event first: one transaction per round. */
@@ -424,6 +435,8 @@ main(int argc, char **argv)
 	pf = pidfile_setup(o.pidfile);
 	sigfd = signals_setup();
 	controller_init(&ctl, o.rules, o.docker, o.state_dir, &o.copts);
+	if (o.unowned)
+		nft_disown(ctl.nft);
 	if ((control = control_new(o.control)) == NULL)
 		fatalx("cannot listen on %s", o.control);
 	if (o.metrics_listen && (mh = metrics_http_new(o.metrics_listen)) == NULL)

@@ -156,6 +156,9 @@ controller_init(struct controller *ctl, const char *rules_dir,
 		fatalx("cannot open the netlink route socket");
 	if ((ctl->nft = nft_new()) == NULL)
 		fatalx("cannot open the nftables netlink socket");
+	if ((ctl->monitor = nft_monitor_new(ctl->nft, COMPILE_TABLE)) == NULL)
+		log_warnx("nftables notifications unavailable: drift is found "
+		    "by a check every %d ms only", DRIFT_CHECK_MS);
 	/*
 	 * Bad rules at startup: exit and let whatever ruleset the kernel
 	 * holds (from our last run) keep protecting the host.
@@ -171,6 +174,7 @@ controller_release(struct controller *ctl)
 {
 	docker_free(ctl->docker);
 	link_free(ctl->link);
+	nft_monitor_free(ctl->monitor);
 	nft_free(ctl->nft);
 	inventory_release(&ctl->inv);
 	policy_set_free(ctl->ps);
@@ -590,6 +594,16 @@ controller_apply(struct controller *ctl)
 		return -1;
 	}
 	controller_changes_clear(ctl);
+	/*
+	 * Owned tables cannot drift: stop listening, which spares the
+	 * kernel a notification for every object of every commit.
+	 */
+	if (ctl->monitor != NULL && nft_owned(ctl->nft)) {
+		nft_monitor_free(ctl->monitor);
+		ctl->monitor = NULL;
+		log_debug("tables owned by bulkheadd: nftables notifications "
+		    "no longer needed");
+	}
 	ctl->applies++;
 	/* A failed patch check leaves the next apply due. */
 	ctl->dirty = ctl->whole;
@@ -667,6 +681,35 @@ controller_check_drift(struct controller *ctl)
 	controller_dirty(ctl);
 	ctl->full_needed = 1;	/* a delta against the lost tables is void */
 	ctl->apply_failed = 0;
+}
+
+int
+controller_nft_fd(const struct controller *ctl)
+{
+	return ctl->monitor ? nft_monitor_fd(ctl->monitor) : -1;
+}
+
+void
+controller_on_nft_events(struct controller *ctl)
+{
+	char	what[256];
+
+	switch (nft_monitor_read(ctl->monitor, what, sizeof(what))) {
+	case 1:
+		if (ctl->applies == 0)
+			return;		/* nothing of ours to restore yet */
+		log_warnx("drift: %s; restoring our tables", what);
+		ctl->drift_repairs++;
+		controller_dirty(ctl);
+		ctl->full_needed = 1;	/* the kernel no longer holds applied */
+		ctl->apply_failed = 0;
+		break;
+	case 2:
+		/* Our own whole replaces overflow it; another's may hide in it. */
+		log_debug("drift: %s; checking our tables", what);
+		memset(&ctl->next_drift_check, 0, sizeof(ctl->next_drift_check));
+		break;
+	}
 }
 
 int

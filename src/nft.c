@@ -1262,6 +1262,18 @@ err_open:
 }
 
 void
+nft_disown(struct nft *n)
+{
+	n->table_flags = 0;
+}
+
+int
+nft_owned(const struct nft *n)
+{
+	return n->table_flags != 0;
+}
+
+void
 nft_free(struct nft *n)
 {
 	if (n == NULL)
@@ -1499,4 +1511,186 @@ nft_counters(struct nft *n, uint32_t family, const char *table,
 out:
 	free(buf);
 	return ret == -1 ? -1 : 0;
+}
+
+/* ---- watching the kernel for other processes' changes ---- */
+
+struct nft_monitor {
+	struct mnl_socket	*nl;
+	char			 table[64];	/* the tables watched, any family */
+	uint32_t		 self;		/* our batches' portid: not drift */
+	char			*what;		/* the weightiest foreign change seen */
+	size_t			 whatlen;
+	int			 foreign;	/* foreign changes seen */
+	int			 rank;		/* of what: see monitor_rank */
+};
+
+struct nft_monitor *
+nft_monitor_new(const struct nft *n, const char *table)
+{
+	struct nft_monitor	*m = xcalloc(1, sizeof(*m));
+	int			 sz = 4 << 20;
+
+	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (m->nl == NULL) {
+		log_warn("%s: mnl_socket_open", __func__);
+		goto err;
+	}
+	if (mnl_socket_bind(m->nl, 1u << (NFNLGRP_NFTABLES - 1),
+	    MNL_SOCKET_AUTOPID) == -1) {
+		log_warn("%s: bind to the nftables notifications", __func__);
+		goto err;
+	}
+	/* Our own whole replaces are large: room for their echo. */
+	if (mnl_socket_setsockopt(m->nl, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)setsockopt(mnl_socket_get_fd(m->nl), SOL_SOCKET,
+		    SO_RCVBUF, &sz, sizeof(sz));
+	strlcpy_bh(m->table, table, sizeof(m->table));
+	m->self = n->portid;
+	return m;
+err:
+	if (m->nl)
+		mnl_socket_close(m->nl);
+	free(m);
+	return NULL;
+}
+
+void
+nft_monitor_free(struct nft_monitor *m)
+{
+	if (m == NULL)
+		return;
+	mnl_socket_close(m->nl);
+	free(m);
+}
+
+int
+nft_monitor_fd(const struct nft_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+/* The table a notification is about (its NFTA_*_TABLE attribute), or NULL. */
+static const char *
+monitor_table(const struct nlmsghdr *nlh, uint16_t type)
+{
+	const struct nlattr	*a;
+	uint16_t		 want;
+
+	switch (type) {
+	case NFT_MSG_NEWTABLE: case NFT_MSG_DELTABLE:
+		want = NFTA_TABLE_NAME; break;
+	case NFT_MSG_NEWCHAIN: case NFT_MSG_DELCHAIN:
+		want = NFTA_CHAIN_TABLE; break;
+	case NFT_MSG_NEWRULE: case NFT_MSG_DELRULE:
+		want = NFTA_RULE_TABLE; break;
+	case NFT_MSG_NEWSET: case NFT_MSG_DELSET:
+		want = NFTA_SET_TABLE; break;
+	case NFT_MSG_NEWSETELEM: case NFT_MSG_DELSETELEM:
+		want = NFTA_SET_ELEM_LIST_TABLE; break;
+	case NFT_MSG_NEWOBJ: case NFT_MSG_DELOBJ:
+		want = NFTA_OBJ_TABLE; break;
+	default:
+		return NULL;
+	}
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == want &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(a);
+	return NULL;
+}
+
+static const char *
+monitor_verb(uint16_t type)
+{
+	switch (type) {
+	case NFT_MSG_NEWTABLE: return "table added";
+	case NFT_MSG_DELTABLE: return "table deleted";
+	case NFT_MSG_NEWCHAIN: return "chain added or changed";
+	case NFT_MSG_DELCHAIN: return "chain deleted";
+	case NFT_MSG_NEWRULE: return "rule added";
+	case NFT_MSG_DELRULE: return "rule deleted";
+	case NFT_MSG_NEWSET: return "set added";
+	case NFT_MSG_DELSET: return "set deleted";
+	case NFT_MSG_NEWSETELEM: return "set element added";
+	case NFT_MSG_DELSETELEM: return "set element deleted";
+	default: return "object changed";
+	}
+}
+
+/* A deleted table says more than its rules deleted with it. */
+static int
+monitor_rank(uint16_t type)
+{
+	switch (type) {
+	case NFT_MSG_DELTABLE: return 3;
+	case NFT_MSG_DELCHAIN: case NFT_MSG_DELSET: return 2;
+	default: return 1;
+	}
+}
+
+static int
+monitor_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nft_monitor	*m = arg;
+	const struct nfgenmsg	*g = mnl_nlmsg_get_payload(nlh);
+	uint16_t		 type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const char		*t;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+	    nlh->nlmsg_pid == m->self)
+		return MNL_CB_OK;
+	if ((t = monitor_table(nlh, type)) == NULL || strcmp(t, m->table) != 0)
+		return MNL_CB_OK;
+	m->foreign++;
+	if (monitor_rank(type) <= m->rank)
+		return MNL_CB_OK;
+	m->rank = monitor_rank(type);
+	snprintf(m->what, m->whatlen, "%s %s: %s by another process "
+	    "(netlink port %u)", ir_family_name(g->nfgen_family), t,
+	    monitor_verb(type), nlh->nlmsg_pid);
+	return MNL_CB_OK;
+}
+
+int
+nft_monitor_read(struct nft_monitor *m, char *what, size_t whatlen)
+{
+	char	buf[65536];
+	ssize_t	r;
+	int	lost = 0;
+
+	m->foreign = m->rank = 0;
+	m->what = what;
+	m->whatlen = whatlen;
+	what[0] = '\0';
+	for (;;) {
+		r = mnl_socket_recvfrom(m->nl, buf, sizeof(buf));
+		if (r < 0 && errno == ENOBUFS) {
+			lost = 1;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r < 0) {
+			log_warn("nftables notifications: read");
+			return -1;
+		}
+		/* Notifications carry seq 0 and any portid: no checks. */
+		if (mnl_cb_run(buf, (size_t)r, 0, 0, monitor_cb, m) == -1 &&
+		    errno != ENOENT)
+			log_warn("nftables notifications: parse");
+	}
+	if (m->foreign) {
+		size_t len = strlen(what);
+
+		if (m->foreign > 1 && len + 1 < whatlen)
+			snprintf(what + len, whatlen - len, ", %d changes in all",
+			    m->foreign);
+		return 1;
+	}
+	if (lost) {
+		snprintf(what, whatlen, "notifications lost (ENOBUFS)");
+		return 2;
+	}
+	return 0;
 }
