@@ -99,6 +99,9 @@ controller_remember(struct controller *ctl, const char *id)
 	struct ctchange		*c;
 	size_t			 i;
 
+	/* A whole compile is due anyway: nothing to patch. */
+	if (ctl->whole || ctl->cstate == NULL)
+		return;
 	for (i = 0; i < ctl->nchanges; i++)
 		if (strcmp(ctl->changes[i].id, id) == 0)
 			return;
@@ -299,6 +302,7 @@ controller_sync(struct controller *ctl)
 
 	if ((n = docker_list_running(ctl->docker, &ids)) == -1)
 		return -1;
+	controller_dirty(ctl);	/* a listing replaces what events built */
 	/* Forget containers that stopped while we were not listening. */
 	for (ct = TAILQ_FIRST(&ctl->inv.containers); ct; ct = tmp) {
 		tmp = TAILQ_NEXT(ct, entry);
