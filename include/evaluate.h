@@ -23,7 +23,8 @@
  *    non-containers never match), namespaceSelector (the labels of the
  *    container's namespace), nets and notNets (the endpoint's address of
  *    the flow's family), ports and notPorts (the flow's port on that
- *    side), entity (host, world, any).  A condition on a port or address
+ *    side), hostPorts (destination only: the flow's orig_dport, else its
+ *    dport), entity (host, world, any).  A condition on a port or address
  *    the flow does not know (explain without --port) does not match.
  *    A named port (NetworkPolicy) matches a container whose label
  *    bulkhead.port.<name> names the flow's port for the flow's protocol.
@@ -77,6 +78,10 @@ struct eval_flow {
 	int			ip_version;	/* 4, 6; 0: from the addresses */
 	int			sport;		/* -1: unknown */
 	int			dport;		/* -1: unknown */
+	/* The destination port the client used, before Docker's port
+	 * publishing translated it (conntrack's original direction): what
+	 * hostPorts match.  -1: unknown, taken to be dport (no DNAT). */
+	int			orig_dport;
 	int			icmp_type;	/* -1: unknown */
 	int			icmp_code;	/* -1: unknown */
 };
@@ -175,6 +180,7 @@ enum eval_miss {
 	EVAL_MISS_NOT_NETS,
 	EVAL_MISS_PORTS,
 	EVAL_MISS_NOT_PORTS,
+	EVAL_MISS_HOST_PORTS,
 	EVAL_MISS_SELECTOR,
 	EVAL_MISS_NS_SELECTOR,
 	EVAL_MISS_NAMED_PORT,	/* NetworkPolicy: not the endpoint's named port */

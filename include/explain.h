@@ -51,6 +51,9 @@ struct explain_query {
 	int		 protocol;	/* IPPROTO_*; 0: not given */
 	int		 port;		/* destination port; -1: not given */
 	int		 sport;		/* -1: not given */
+	/* The destination port before Docker's publishing (hostPorts); -1:
+	 * not given, the same as port. */
+	int		 host_port;
 	int		 ip_version;	/* 4, 6; 0: from the addresses */
 	int		 icmp_type;	/* -1: not given */
 	int		 icmp_code;	/* -1: not given */

@@ -65,7 +65,9 @@ struct ir_expr {
 			 uint8_t mask[IR_DATAMAX], xor[IR_DATAMAX]; } bitwise;
 		struct { char set[IR_NAMELEN]; uint32_t sreg, dreg;
 			 int has_dreg, invert; } lookup;
-		struct { uint32_t key, dreg; } ct;
+		/* has_dir: dir (IP_CT_DIR_ORIGINAL/REPLY) is given, for
+		 * keys of one direction's tuple (proto-dst, ...). */
+		struct { uint32_t key, dreg; int has_dir; uint8_t dir; } ct;
 		struct { uint32_t dreg, len; uint8_t data[IR_DATAMAX]; } imm;
 		struct { int code; char chain[IR_NAMELEN]; } verdict;
 		struct { uint64_t rate, unit; uint32_t burst; } limit;

@@ -80,6 +80,13 @@ struct peer {
 	size_t			 nports;
 	struct port_range	*not_ports;
 	size_t			 nnot_ports;
+	/* hostPorts (destination peers only): the destination port the
+	 * client used, before Docker's port publishing translated it
+	 * (conntrack's original-direction destination port): the host port
+	 * 8080 of -p 8080:80, the destination port itself for traffic not
+	 * translated. */
+	struct port_range	*host_ports;
+	size_t			 nhost_ports;
 	enum pol_entity		 entity;
 	/* A named port (NetworkPolicy): the endpoint is a container whose
 	 * label bulkhead.port.<name> is "<number>/<protocol>" with the

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 /* <linux/netfilter_bridge.h> clashes with <net/if.h>: the constants we need. */
 #ifndef NF_BR_PRE_ROUTING
@@ -52,6 +53,7 @@ struct rule_sets {
 	char	notaddr[2][2][IR_NAMELEN];
 	char	port[2][IR_NAMELEN];
 	char	notport[2][IR_NAMELEN];
+	char	hport[IR_NAMELEN];		/* destination's hostPorts */
 };
 
 struct range {
@@ -857,6 +859,32 @@ peer_set_add(struct compiler *c, const char *name, const struct peer *p,
 	ps->fam = fam;
 }
 
+/*
+ * The set of a destination's hostPorts, matched against conntrack's
+ * original destination port.  Its elements are those of a ports set of
+ * the same ports (the key says so), so the two share one set.
+ */
+static void
+rule_sets_host_ports(struct compiler *c, struct rule_sets *rs, size_t pi,
+    int dir, size_t ri, const struct peer *p)
+{
+	struct strbuf	k;
+	int		exact = ports_exact(p->host_ports, p->nhost_ports);
+
+	if (p->nhost_ports == 0)
+		return;
+	snprintf(rs->hport, IR_NAMELEN, "p%zu_%c%zu_d%s", pi,
+	    dir ? 'e' : 'i', ri, exact ? "hport" : "hrange");
+	strbuf_init(&k);
+	strbuf_addstr(&k, "port|");
+	key_ports(&k, p->host_ports, p->nhost_ports);
+	if (set_intern(c, &k, rs->hport))
+		fill_port_set(set_new(c->in, rs->hport, IR_TYPE_INET_SERVICE,
+		    2, exact ? 0 : NFT_SET_INTERVAL), p->host_ports,
+		    p->nhost_ports);
+	strbuf_release(&k);
+}
+
 static void
 rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
     size_t ri, const struct rule *r)
@@ -953,6 +981,7 @@ rule_sets_make(struct compiler *c, struct rule_sets *rs, size_t pi, int dir,
 				    p->nnot_ports);
 		}
 	}
+	rule_sets_host_ports(c, rs, pi, dir, ri, &r->destination);
 	strbuf_release(&k);
 }
 
@@ -1039,6 +1068,20 @@ emit_port_match(struct ir_rule *ir, struct strbuf *t, const char *set,
 	    invert ? "!= " : "", set);
 }
 
+/* hostPorts: the destination port before DNAT, from conntrack. */
+static void
+emit_host_port_match(struct ir_rule *ir, struct strbuf *t, const char *set)
+{
+	struct ir_expr	*e = ir_expr_add(ir, IR_CT);
+
+	e->u.ct.key = NFT_CT_PROTO_DST;
+	e->u.ct.dreg = REG0;
+	e->u.ct.has_dir = 1;
+	e->u.ct.dir = IP_CT_DIR_ORIGINAL;
+	e_lookup(ir, set, REG0, 0);
+	strbuf_addf(t, "ct original proto-dst @%s ", set);
+}
+
 /* Is the address on side s one of the host's own?  (fib ... type local) */
 static void
 emit_fib_local(struct ir_rule *ir, struct strbuf *t, enum side s, int is)
@@ -1122,6 +1165,8 @@ emit_rule_match(struct ir_rule *ir, struct strbuf *t, const struct rule *r,
 		if (rs->notport[s][0])
 			emit_port_match(ir, t, rs->notport[s], s, 1);
 	}
+	if (rs->hport[0])
+		emit_host_port_match(ir, t, rs->hport);
 	if (r->icmp.type >= 0) {
 		e_payload(ir, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, REG0);
 		e_cmp_u8(ir, REG0, (uint8_t)r->icmp.type);

@@ -107,7 +107,7 @@ evaluate_flow_init(struct eval_flow *f)
 	memset(f, 0, sizeof(*f));
 	evaluate_endpoint_init(&f->src, EVAL_WORLD);
 	evaluate_endpoint_init(&f->dst, EVAL_WORLD);
-	f->sport = f->dport = -1;
+	f->sport = f->dport = f->orig_dport = -1;
 	f->icmp_type = f->icmp_code = -1;
 }
 
@@ -268,11 +268,19 @@ evaluate_named_port(const struct peer *p, const struct eval_endpoint *ep,
 	return k8s_named_port(ep->labels, p->port_name, proto) == port;
 }
 
+/* The ports of one side of a flow: port, and hport for hostPorts. */
+struct eval_ports {
+	int	port;
+	int	hport;
+};
+
 static enum eval_miss
 evaluate_peer(const struct policy_set *ps, const struct peer *p,
-    const struct eval_endpoint *ep, int version, int proto, int port)
+    const struct eval_endpoint *ep, int version, int proto,
+    const struct eval_ports *pt)
 {
 	const struct eval_addr	*a = evaluate_addr_of(ep, version);
+	int			 port = pt->port;
 
 	if (!evaluate_entity(p->entity, ep))
 		return EVAL_MISS_ENTITY;
@@ -287,17 +295,29 @@ evaluate_peer(const struct policy_set *ps, const struct peer *p,
 	if (p->nnot_ports && (port < 0 ||
 	    evaluate_in_ports(p->not_ports, p->nnot_ports, port)))
 		return EVAL_MISS_NOT_PORTS;
+	if (p->nhost_ports && (pt->hport < 0 ||
+	    !evaluate_in_ports(p->host_ports, p->nhost_ports, pt->hport)))
+		return EVAL_MISS_HOST_PORTS;
 	if (!evaluate_named_port(p, ep, proto, port))
 		return EVAL_MISS_NAMED_PORT;
 	return evaluate_peer_labels(ps, p, ep);
+}
+
+/* The destination port before DNAT: orig_dport when known, else dport. */
+static int
+evaluate_orig_dport(const struct eval_flow *f)
+{
+	return f->orig_dport >= 0 ? f->orig_dport : f->dport;
 }
 
 enum eval_miss
 evaluate_rule_miss(const struct policy_set *ps, const struct rule *r,
     const struct eval_flow *f, int *peer)
 {
-	int		version = evaluate_pick_version(f);
-	enum eval_miss	m;
+	int			version = evaluate_pick_version(f);
+	struct eval_ports	sp = { f->sport, -1 };
+	struct eval_ports	dp = { f->dport, evaluate_orig_dport(f) };
+	enum eval_miss		m;
 
 	*peer = -1;
 	if (r->protocol && r->protocol != f->protocol)
@@ -313,11 +333,11 @@ evaluate_rule_miss(const struct policy_set *ps, const struct rule *r,
 		return EVAL_MISS_ICMP_CODE;
 	*peer = 0;
 	if ((m = evaluate_peer(ps, &r->source, &f->src, version, f->protocol,
-	    f->sport)))
+	    &sp)))
 		return m;
 	*peer = 1;
 	if ((m = evaluate_peer(ps, &r->destination, &f->dst, version,
-	    f->protocol, f->dport)))
+	    f->protocol, &dp)))
 		return m;
 	*peer = -1;
 	return EVAL_MISS_NONE;
@@ -478,6 +498,8 @@ evaluate_render_flow(struct strbuf *sb, const struct eval_flow *f,
 		    sizeof(buf)));
 	if (f->dport >= 0)
 		strbuf_addf(sb, " port %d", f->dport);
+	if (f->orig_dport >= 0 && f->orig_dport != f->dport)
+		strbuf_addf(sb, " (host port %d)", f->orig_dport);
 	if (f->icmp_type >= 0)
 		strbuf_addf(sb, " type %d", f->icmp_type);
 	if (f->icmp_code >= 0)

@@ -54,7 +54,7 @@ void
 explain_query_init(struct explain_query *q)
 {
 	memset(q, 0, sizeof(*q));
-	q->port = q->sport = -1;
+	q->port = q->sport = q->host_port = -1;
 	q->icmp_type = q->icmp_code = -1;
 }
 
@@ -84,13 +84,13 @@ explain_has_ports(int proto)
 int
 explain_query_check(struct explain_query *q, char *err, size_t errlen)
 {
-	int	ported = q->port >= 0 || q->sport >= 0;
+	int	ported = q->port >= 0 || q->sport >= 0 || q->host_port >= 0;
 	int	icmp = q->protocol == IPPROTO_ICMP ||
 		    q->protocol == IPPROTO_ICMPV6;
 
 	if (ported && q->protocol == 0)
 		q->protocol = IPPROTO_TCP;
-	if (q->port > 65535 || q->sport > 65535)
+	if (q->port > 65535 || q->sport > 65535 || q->host_port > 65535)
 		snprintf(err, errlen, "port out of range 0-65535");
 	else if (ported && !explain_has_ports(q->protocol))
 		snprintf(err, errlen, "ports need protocol tcp, udp or sctp");
@@ -131,6 +131,7 @@ explain_request(const struct explain_query *q)
 		    pol_proto_str(q->protocol, buf, sizeof(buf))));
 	explain_set_int(o, "port", q->port);
 	explain_set_int(o, "sport", q->sport);
+	explain_set_int(o, "host_port", q->host_port);
 	if (q->ip_version)
 		json_object_set_new(o, "ip_version",
 		    json_integer(q->ip_version));
@@ -181,11 +182,13 @@ explain_handle(const struct policy_set *ps, const struct inventory *inv,
 		return explain_error("bad request: unknown protocol");
 	if (explain_req_int(req, "port", 65535, &q.port) ||
 	    explain_req_int(req, "sport", 65535, &q.sport) ||
+	    explain_req_int(req, "host_port", 65535, &q.host_port) ||
 	    explain_req_int(req, "ip_version", 6, &q.ip_version) ||
 	    explain_req_int(req, "icmp_type", 255, &q.icmp_type) ||
 	    explain_req_int(req, "icmp_code", 255, &q.icmp_code))
-		return explain_error("bad request: port, sport, ip_version, "
-		    "icmp_type and icmp_code are small non-negative integers");
+		return explain_error("bad request: port, sport, host_port, "
+		    "ip_version, icmp_type and icmp_code are small "
+		    "non-negative integers");
 	return explain_answer(ps, inv, &q);
 }
 
@@ -514,6 +517,10 @@ explain_peer_text(struct strbuf *sb, const struct peer *p)
 		strbuf_addstr(sb, " not port ");
 		explain_ranges(sb, p->not_ports, p->nnot_ports);
 	}
+	if (p->nhost_ports) {
+		strbuf_addstr(sb, " host port ");
+		explain_ranges(sb, p->host_ports, p->nhost_ports);
+	}
 	if (p->port_name)
 		strbuf_addf(sb, " port %s", p->port_name);
 }
@@ -598,6 +605,15 @@ explain_why_peer(struct strbuf *sb, const struct explain *ex,
 			strbuf_addf(sb, "%s port %d is %s", who, port,
 			    m == EVAL_MISS_PORTS ? "not in ports" :
 			    "in notPorts");
+		return;
+	case EVAL_MISS_HOST_PORTS:
+		if (ex->flow.dport < 0 && ex->flow.orig_dport < 0)
+			strbuf_addstr(sb, "destination port not given "
+			    "(--port or --host-port), the rule has hostPorts");
+		else
+			strbuf_addf(sb, "destination port before publishing "
+			    "%d is not in hostPorts", ex->flow.orig_dport >= 0 ?
+			    ex->flow.orig_dport : ex->flow.dport);
 		return;
 	case EVAL_MISS_NAMED_PORT:
 		if (ep->kind != EVAL_CONTAINER)
@@ -871,6 +887,7 @@ explain_flow_json(const struct explain *ex)
 		    pol_proto_str(f->protocol, buf, sizeof(buf))));
 	explain_set_int(o, "port", f->dport);
 	explain_set_int(o, "sport", f->sport);
+	explain_set_int(o, "host_port", f->orig_dport);
 	json_object_set_new(o, "ip_version", json_integer(ex->res.ip_version));
 	explain_set_int(o, "icmp_type", f->icmp_type);
 	explain_set_int(o, "icmp_code", f->icmp_code);
@@ -977,6 +994,7 @@ explain_answer(const struct policy_set *ps, const struct inventory *inv,
 		ex.flow.ip_version = ex.q.ip_version;
 		ex.flow.dport = ex.q.port;
 		ex.flow.sport = ex.q.sport;
+		ex.flow.orig_dport = ex.q.host_port;
 		ex.flow.icmp_type = ex.q.icmp_type;
 		ex.flow.icmp_code = ex.q.icmp_code;
 		evaluate_flow(ps, &ex.flow, &ex.res);

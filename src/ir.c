@@ -530,6 +530,8 @@ ct_key_name(uint32_t key)
 		[NFT_CT_MARK] = "mark",
 		[NFT_CT_L3PROTOCOL] = "l3protocol",
 		[NFT_CT_PROTOCOL] = "protocol",
+		[NFT_CT_PROTO_SRC] = "proto-src",
+		[NFT_CT_PROTO_DST] = "proto-dst",
 	};
 
 	return key < ARRAY_SIZE(names) && names[key] ? names[key] : "unknown";
@@ -605,8 +607,11 @@ print_expr(struct strbuf *out, const struct ir_expr *e)
 		strbuf_addstr(out, e->u.lookup.invert ? " inverted]" : "]");
 		break;
 	case IR_CT:
-		strbuf_addf(out, "[ct load %s => reg %u]",
-		    ct_key_name(e->u.ct.key), e->u.ct.dreg);
+		strbuf_addf(out, "[ct load %s", ct_key_name(e->u.ct.key));
+		if (e->u.ct.has_dir)
+			strbuf_addf(out, " dir %s", e->u.ct.dir ? "reply" :
+			    "original");
+		strbuf_addf(out, " => reg %u]", e->u.ct.dreg);
 		break;
 	case IR_IMMEDIATE:
 		strbuf_addf(out, "[immediate reg %u ", e->u.imm.dreg);

@@ -169,7 +169,9 @@ expr_eq(const struct ir_expr *a, const struct ir_expr *b)
 		    !a->u.lookup.invert == !b->u.lookup.invert;
 	case IR_CT:
 		return a->u.ct.key == b->u.ct.key &&
-		    a->u.ct.dreg == b->u.ct.dreg;
+		    a->u.ct.dreg == b->u.ct.dreg &&
+		    !a->u.ct.has_dir == !b->u.ct.has_dir &&
+		    (!a->u.ct.has_dir || a->u.ct.dir == b->u.ct.dir);
 	case IR_IMMEDIATE:
 		return a->u.imm.dreg == b->u.imm.dreg &&
 		    a->u.imm.len == b->u.imm.len &&

@@ -673,6 +673,8 @@ expr_ct(const struct ir_expr *e)
 
 	nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, e->u.ct.key);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, e->u.ct.dreg);
+	if (e->u.ct.has_dir)
+		nftnl_expr_set_u8(x, NFTNL_EXPR_CT_DIR, e->u.ct.dir);
 	return x;
 }
 

@@ -98,6 +98,7 @@ policy_peer_release(struct peer *p)
 	free(p->not_nets);
 	free(p->ports);
 	free(p->not_ports);
+	free(p->host_ports);
 	free(p->port_name);
 }
 
@@ -644,9 +645,10 @@ policy_proto_has_ports(int proto)
 	    proto == IPPROTO_SCTP;
 }
 
-/* ports or notPorts of a rule with protocol proto. */
+/* ports, notPorts or hostPorts (what, for messages) of a rule with
+ * protocol proto. */
 static void
-policy_ports(struct loader *ld, json_t *arr, int proto,
+policy_ports(struct loader *ld, json_t *arr, int proto, const char *what,
     struct port_range **outv, size_t *outn)
 {
 	json_t	*e;
@@ -658,12 +660,12 @@ policy_ports(struct loader *ld, json_t *arr, int proto,
 		return;
 	if (!policy_proto_has_ports(proto)) {
 		if (proto)
-			policy_err(ld, "ports need protocol tcp, udp or sctp "
-			    "(protocol is %s)", pol_proto_str(proto, buf,
+			policy_err(ld, "%s need protocol tcp, udp or sctp "
+			    "(protocol is %s)", what, pol_proto_str(proto, buf,
 			    sizeof(buf)));
 		else
-			policy_err(ld, "ports need protocol tcp, udp or sctp "
-			    "(no protocol given)");
+			policy_err(ld, "%s need protocol tcp, udp or sctp "
+			    "(no protocol given)", what);
 		return;
 	}
 	*outv = xcalloc(json_array_size(arr), sizeof(**outv));
@@ -681,6 +683,7 @@ policy_ports(struct loader *ld, json_t *arr, int proto,
 struct rule_ctx {
 	int	proto;
 	int	version;	/* 4, 6, or 0: both */
+	int	source;		/* the peer is the rule's source */
 };
 
 static void
@@ -702,6 +705,24 @@ policy_entity(struct loader *ld, json_t *v, struct peer *p)
 		    "any)", s);
 }
 
+/*
+ * hostPorts: the destination port before Docker's DNAT, which only the
+ * destination has (a source port is never translated by publishing).
+ */
+static void
+policy_host_ports(struct loader *ld, json_t *v, const struct rule_ctx *rc,
+    struct peer *p)
+{
+	if (rc->source) {
+		policy_err(ld, "hostPorts is for the destination only (the "
+		    "port a client connected to before Docker's port "
+		    "publishing translated it)");
+		return;
+	}
+	policy_ports(ld, v, rc->proto, "hostPorts", &p->host_ports,
+	    &p->nhost_ports);
+}
+
 /* One member of a peer, at the member's path. */
 static void
 policy_peer_member(struct loader *ld, const char *key, json_t *v,
@@ -716,9 +737,12 @@ policy_peer_member(struct loader *ld, const char *key, json_t *v,
 	else if (strcmp(key, "notNets") == 0)
 		policy_nets(ld, v, rc->version, &p->not_nets, &p->nnot_nets);
 	else if (strcmp(key, "ports") == 0)
-		policy_ports(ld, v, rc->proto, &p->ports, &p->nports);
+		policy_ports(ld, v, rc->proto, "ports", &p->ports, &p->nports);
 	else if (strcmp(key, "notPorts") == 0)
-		policy_ports(ld, v, rc->proto, &p->not_ports, &p->nnot_ports);
+		policy_ports(ld, v, rc->proto, "ports", &p->not_ports,
+		    &p->nnot_ports);
+	else if (strcmp(key, "hostPorts") == 0)
+		policy_host_ports(ld, v, rc, p);
 	else if (strcmp(key, "entity") == 0)
 		policy_entity(ld, v, p);
 }
@@ -728,7 +752,8 @@ policy_peer(struct loader *ld, json_t *obj, const struct rule_ctx *rc,
     struct peer *p)
 {
 	static const char *const known[] = { "selector", "namespaceSelector",
-	    "nets", "notNets", "ports", "notPorts", "entity", NULL };
+	    "nets", "notNets", "ports", "notPorts", "hostPorts", "entity",
+	    NULL };
 	const char	*key;
 	json_t		*v;
 	size_t		 old;
@@ -882,6 +907,7 @@ policy_rule_peer(struct loader *ld, json_t *obj, const char *key,
 		return;
 	rc.proto = r->protocol;
 	rc.version = r->ip_version;
+	rc.source = p == &r->source;
 	if (r->protocol == IPPROTO_ICMP)
 		rc.version = 4;
 	else if (r->protocol == IPPROTO_ICMPV6)

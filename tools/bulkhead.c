@@ -638,6 +638,8 @@ cli_explain_usage(FILE *f)
 	    "options:\n"
 	    "  -p, --port N           destination port (protocol tcp if not given)\n"
 	    "      --sport N          source port\n"
+	    "      --host-port N      destination port before Docker's port\n"
+	    "                         publishing (hostPorts; default: --port)\n"
 	    "  -P, --proto PROTO      tcp, udp, sctp, icmp, icmpv6 or 1-255\n"
 	    "  -4, -6, --ip-version 4|6 (default: from the addresses, IPv4 first)\n"
 	    "      --icmp-type N, --icmp-code N\n"
@@ -722,10 +724,11 @@ cli_explain_answer(const struct cli *cli, const struct explain_query *q,
 static int
 cmd_explain(const struct cli *cli0, int argc, char **argv)
 {
-	enum { O_SPORT = 256, O_TYPE, O_CODE, O_FROM, O_TO };
+	enum { O_SPORT = 256, O_TYPE, O_CODE, O_FROM, O_TO, O_HPORT };
 	static const struct option longopts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "sport", required_argument, NULL, O_SPORT },
+		{ "host-port", required_argument, NULL, O_HPORT },
 		{ "proto", required_argument, NULL, 'P' },
 		{ "protocol", required_argument, NULL, 'P' },
 		{ "ip-version", required_argument, NULL, 'v' },
@@ -754,6 +757,7 @@ cmd_explain(const struct cli *cli0, int argc, char **argv)
 		switch (ch) {
 		case 'p': num = &q.port; hi = 65535; break;
 		case O_SPORT: num = &q.sport; hi = 65535; break;
+		case O_HPORT: num = &q.host_port; hi = 65535; break;
 		case O_TYPE: num = &q.icmp_type; hi = 255; break;
 		case O_CODE: num = &q.icmp_code; hi = 255; break;
 		case 'v': num = &q.ip_version; hi = 6; break;
