@@ -138,7 +138,11 @@ static const char *FIXED = "[" NSDECL ","
 	"\"source\":{\"selector\":\"app == 'web'\"}},"
 	"{\"action\":\"deny\",\"protocol\":\"udp\"}]") ","
     POL("api-in", 50, "enforce", "app == 'api' && tier != 'gold'",
-	"\"ingress\":[{\"action\":\"allow\",\"source\":{\"entity\":\"any\"},"
+	"\"ingress\":[{\"action\":\"deny\",\"protocol\":\"tcp\",\"source\":"
+	"{\"entity\":\"world\"},\"destination\":{\"hostPorts\":[\"79:80\"]}},"
+	"{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	"{\"hostPorts\":[443,\"5000:5001\"]}},"
+	"{\"action\":\"allow\",\"source\":{\"entity\":\"any\"},"
 	"\"destination\":{\"ports\":[80]},\"protocol\":\"tcp\"}]") ","
     POL("cache", 60, "enforce", "has(app) && app starts with 'ca'",
 	"\"types\":[\"ingress\",\"egress\"],\"ingress\":[],\"egress\":"
@@ -200,6 +204,8 @@ r_peer(struct strbuf *sb, const char *side, int ported, int ver)
 	}
 	if (ported && rand() % 5 == 0)
 		strbuf_addf(sb, "\"notPorts\":[%s],", PICK(r_ports));
+	if (ported && strcmp(side, "destination") == 0 && rand() % 5 == 0)
+		strbuf_addf(sb, "\"hostPorts\":[%s],", PICK(r_ports));
 	if (rand() % 5 == 0)
 		strbuf_addf(sb, "\"entity\":\"%s\",", PICK(r_ent));
 	if (sb->buf[sb->len - 1] == ',')

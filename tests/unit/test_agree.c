@@ -22,6 +22,7 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
 
@@ -149,6 +150,25 @@ vm_set_find(const struct ir_set *s, const uint8_t *key)
 }
 
 /* Runs one rule; returns V_* and sets *to for jumps. */
+/*
+ * ct state of a new connection, or its original destination port: no NAT
+ * here, so the packet's own destination port.
+ */
+static void
+vm_ct(struct vm *vm, const struct ir_expr *e)
+{
+	uint32_t	v = NF_CT_STATE_BIT(IP_CT_NEW);
+
+	if (e->u.ct.key == NFT_CT_PROTO_DST) {
+		assert_true(e->u.ct.has_dir);
+		assert_int_equal(e->u.ct.dir, IP_CT_DIR_ORIGINAL);
+		memcpy(reg(vm, e->u.ct.dreg), vm->p->th + 2, 2);
+		return;
+	}
+	assert_int_equal(e->u.ct.key, NFT_CT_STATE);
+	memcpy(reg(vm, e->u.ct.dreg), &v, 4);
+}
+
 static int
 vm_rule(struct vm *vm, const struct ir_rule *r, const char **to)
 {
@@ -203,9 +223,7 @@ vm_rule(struct vm *vm, const struct ir_rule *r, const char **to)
 				return V_BREAK;
 			break;
 		case IR_CT:
-			assert_int_equal(e->u.ct.key, NFT_CT_STATE);
-			v = NF_CT_STATE_BIT(IP_CT_NEW);
-			memcpy(reg(vm, e->u.ct.dreg), &v, 4);
+			vm_ct(vm, e);
 			break;
 		case IR_FIB:
 			v = is_host(vm->p->fam, vm->p->nh + (vm->p->fam == 4 ?

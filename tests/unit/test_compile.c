@@ -24,6 +24,7 @@
 #include "util.h"
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 
 static struct container *
@@ -460,6 +461,85 @@ test_identical_peers_share_sets(void **state)
 }
 
 /*
+ * hostPorts: conntrack's original destination port in a set of its own
+ * kind (exact or intervals), shared with a ports set of the same ports;
+ * the IR loads it with its direction.
+ */
+static void
+test_host_ports(void **state)
+{
+	const char *json =
+	    "{\"apiVersion\":\"bulkhead/v1\",\"kind\":\"Policy\","
+	    "\"metadata\":{\"name\":\"pub\"},\"spec\":{\"selector\":"
+	    "\"app == 'db'\",\"ingress\":["
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"hostPorts\":[18081]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"udp\",\"destination\":"
+	    "{\"ports\":[80],\"hostPorts\":[\"9000:9010\",9020]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"sctp\",\"destination\":"
+	    "{\"ports\":[18081]}}]}}";
+	struct policy_set	*ps = load(json);
+	struct inventory	 inv;
+	struct compile_opts	 o;
+	struct ir_ruleset	*rs;
+	struct ir_table		*in;
+	struct ir_set		*s;
+	const struct ir_rule	*r = NULL;
+	uint16_t		 lo, hi;
+	size_t			 i;
+	char			*t;
+
+	(void)state;
+	inventory_init(&inv);
+	inventory_put(&inv, mkct("aaaaaaaaaaaa0000", "db", "app=db",
+	    "172.17.0.2", "v1"));
+	compile_opts_default(&o);
+	rs = compile_ruleset(ps, &inv, &o);
+	in = table(rs, NFPROTO_INET);
+	s = ir_set_find(in, "p0_i0_dhport");
+	assert_non_null(s);
+	assert_int_equal(s->key_type, IR_TYPE_INET_SERVICE);
+	assert_int_equal(s->flags & NFT_SET_INTERVAL, 0);
+	assert_int_equal(s->nelems, 1);
+	lo = htons(18081);
+	assert_memory_equal(s->elems[0].key, &lo, 2);
+	s = ir_set_find(in, "p0_i1_dhrange");
+	assert_non_null(s);
+	assert_true(s->flags & NFT_SET_INTERVAL);
+	assert_int_equal(s->nelems, 2);
+	lo = htons(9000);
+	hi = htons(9010);
+	assert_memory_equal(s->elems[0].key, &lo, 2);
+	assert_memory_equal(s->elems[0].key_end, &hi, 2);
+	/* Same ports, same set: the sctp rule's ports use the hostPorts one. */
+	assert_null(ir_set_find(in, "p0_i2_dport"));
+	t = chain_text(in, chain_of(in, "in4", "172.17.0.2"));
+	assert_non_null(strstr(t, "meta l4proto tcp ct original proto-dst "
+	    "@p0_i0_dhport counter accept"));
+	assert_non_null(strstr(t, "meta l4proto udp th dport @p0_i1_dport "
+	    "ct original proto-dst @p0_i1_dhrange counter accept"));
+	assert_non_null(strstr(t, "meta l4proto sctp th dport @p0_i0_dhport "
+	    "counter accept"));
+	free(t);
+	for (i = 0; i < in->nrules && r == NULL; i++)
+		if (strstr(in->rules[i].text, "@p0_i0_dhport counter"))
+			r = &in->rules[i];
+	assert_non_null(r);
+	for (i = 0; i < r->nexprs; i++)
+		if (r->exprs[i].kind == IR_CT)
+			break;
+	assert_true(i + 1 < r->nexprs);
+	assert_int_equal(r->exprs[i].u.ct.key, NFT_CT_PROTO_DST);
+	assert_true(r->exprs[i].u.ct.has_dir);
+	assert_int_equal(r->exprs[i].u.ct.dir, IP_CT_DIR_ORIGINAL);
+	assert_int_equal(r->exprs[i + 1].kind, IR_LOOKUP);
+	assert_string_equal(r->exprs[i + 1].u.lookup.set, "p0_i0_dhport");
+	ir_ruleset_free(rs);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
+/*
  * A quarantined container is cut off by veth in the bridge family and by
  * address in the inet family, ahead of every policy.
  */
@@ -746,6 +826,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fail_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 		cmocka_unit_test(test_identical_peers_share_sets),
+		cmocka_unit_test(test_host_ports),
 		cmocka_unit_test_setup_teardown(test_only_selected_get_chains,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_order_and_prefixes,

@@ -507,6 +507,51 @@ test_protocols_ports_icmp(void **state)
 	policy_set_free(ps);
 }
 
+/* hostPorts match the port before DNAT, else (unknown) the port itself. */
+static void
+test_host_ports(void **state)
+{
+	struct policy_set	*ps = rules(POL("db", "{\"selector\":"
+	    "\"app == 'db'\",\"ingress\":["
+	    "{\"action\":\"deny\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"ports\":[81],\"hostPorts\":[\"18000:18079\"]}},"
+	    "{\"action\":\"allow\",\"protocol\":\"tcp\",\"destination\":"
+	    "{\"hostPorts\":[\"18000:18099\"]}}]}"));
+	struct eval_flow	 f;
+	struct eval_result	 res;
+	struct {
+		int		 dport, orig, allowed, rule;
+	} c[] = {
+		{ 80, 18080, 1, 1 },	/* published 18080 -> 80 */
+		{ 81, 18081, 1, 1 },
+		{ 81, 18001, 0, 0 },	/* the deny: both its ports match */
+		{ 80, 18001, 1, 1 },
+		{ 81, -1, 0, -1 },	/* direct: 81 is no host port */
+		{ 18081, -1, 1, 1 },	/* unknown: the port itself */
+		{ 18081, 81, 0, -1 },
+		{ -1, -1, 0, -1 },	/* port unknown: no match */
+	};
+	size_t			 i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		evaluate_flow_init(&f);
+		f.src.kind = EVAL_WORLD;
+		container(&f.dst, "db", &fx.db, "10.0.0.4");
+		f.protocol = IPPROTO_TCP;
+		f.dport = c[i].dport;
+		f.orig_dport = c[i].orig;
+		f.sport = 40000;
+		res = run(ps, &f);
+		if (res.allowed != c[i].allowed ||
+		    res.v[POL_INGRESS].rule != c[i].rule)
+			fail_msg("case %zu: allowed %d rule %d", i, res.allowed,
+			    res.v[POL_INGRESS].rule);
+		evaluate_result_release(&res);
+		evaluate_flow_release(&f);
+	}
+	policy_set_free(ps);
+}
+
 static void
 test_local_side_selector(void **state)
 {
@@ -606,6 +651,7 @@ main(void)
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_nets_and_entities),
 		cmocka_unit_test(test_protocols_ports_icmp),
+		cmocka_unit_test(test_host_ports),
 		cmocka_unit_test(test_local_side_selector),
 		cmocka_unit_test(test_render),
 	};

@@ -105,7 +105,8 @@ test_valid_full(void **state)
 	    "\"env == 'prod'\",\"nets\":[\"10.0.0.0/8\",\"fd00::/8\","
 	    "\"192.168.1.7\"],\"notNets\":[\"10.1.0.0/16\"]},"
 	    "\"destination\":{\"ports\":[5432,\"8000:8080\",\"9\"],"
-	    "\"notPorts\":[8001]},\"log\":true},\n"
+	    "\"notPorts\":[8001],\"hostPorts\":[18080,\"9000:9009\"]},"
+	    "\"log\":true},\n"
 	    "   {\"action\":\"deny\",\"protocol\":1,\"icmp\":{\"type\":8,"
 	    "\"code\":0},\"ipVersion\":4,\"source\":{\"entity\":\"world\"}},\n"
 	    "   {\"action\":\"log\",\"protocol\":\"icmpv6\",\"icmp\":{\"type\":128}"
@@ -151,6 +152,12 @@ test_valid_full(void **state)
 	assert_int_equal(r->destination.ports[1].hi, 8080);
 	assert_int_equal(r->destination.ports[2].lo, 9);
 	assert_int_equal(r->destination.nnot_ports, 1);
+	assert_int_equal(r->destination.nhost_ports, 2);
+	assert_int_equal(r->destination.host_ports[0].lo, 18080);
+	assert_int_equal(r->destination.host_ports[0].hi, 18080);
+	assert_int_equal(r->destination.host_ports[1].lo, 9000);
+	assert_int_equal(r->destination.host_ports[1].hi, 9009);
+	assert_int_equal(r->source.nhost_ports, 0);
 	assert_int_equal(r->icmp.type, -1);
 	assert_int_equal(r->icmp.code, -1);
 
@@ -351,7 +358,7 @@ test_unknown_fields(void **state)
 	    "\"source\":{\"cidr\":[]}}]}");
 	expect_at(t, "[]}", 0, "$.spec.ingress[0].source.cidr", "unknown field "
 	    "\"cidr\" (known: selector, namespaceSelector, nets, notNets, "
-	    "ports, notPorts, entity)");
+	    "ports, notPorts, hostPorts, entity)");
 	t = POL("{\"selector\":\"\",\"ingress\":[{\"action\":\"allow\","
 	    "\"protocol\":\"icmp\",\"icmp\":{\"kind\":3}}]}");
 	expect_at(t, "3}", 0, "$.spec.ingress[0].icmp.kind", "unknown field "
@@ -519,6 +526,39 @@ test_bad_ports(void **state)
 	    "\"protocol\":\"udp\",\"destination\":{\"ports\":[80.5]}}]}");
 	expect_at(t, "80.5", 0, "$.spec.ingress[0].destination.ports[0]",
 	    "expected a port number or a \"lo:hi\" string, found a number");
+}
+
+static void
+test_bad_host_ports(void **state)
+{
+	const char	*t;
+
+	t = POL("{\"selector\":\"\",\"ingress\":[{\"action\":\"allow\","
+	    "\"protocol\":\"icmp\",\"destination\":{\"hostPorts\":[80]}}]}");
+	expect_at(t, "[80]", 0, "$.spec.ingress[0].destination.hostPorts",
+	    "hostPorts need protocol tcp, udp or sctp (protocol is icmp)");
+	t = POL("{\"selector\":\"\",\"egress\":[{\"action\":\"allow\","
+	    "\"destination\":{\"hostPorts\":[80]}}]}");
+	expect_at(t, "[80]", 0, "$.spec.egress[0].destination.hostPorts",
+	    "hostPorts need protocol tcp, udp or sctp (no protocol given)");
+	t = POL("{\"selector\":\"\",\"ingress\":[{\"action\":\"allow\","
+	    "\"protocol\":\"tcp\",\"source\":{\"hostPorts\":[8080]}}]}");
+	expect_at(t, "[8080]", 0, "$.spec.ingress[0].source.hostPorts",
+	    "hostPorts is for the destination only (the port a client "
+	    "connected to before Docker's port publishing translated it)");
+	t = POL("{\"selector\":\"\",\"ingress\":[{\"action\":\"allow\","
+	    "\"protocol\":\"sctp\",\"destination\":{\"hostPorts\":[80,"
+	    "\"9:8\"]}}]}");
+	expect_at(t, "\"9:8\"", 0, "$.spec.ingress[0].destination.hostPorts[1]",
+	    "port range \"9:8\" has lo > hi");
+	t = POL("{\"selector\":\"\",\"ingress\":[{\"action\":\"allow\","
+	    "\"protocol\":\"udp\",\"destination\":{\"hostPorts\":[65536]}}]}");
+	expect_at(t, "65536", 0, "$.spec.ingress[0].destination.hostPorts[0]",
+	    "port 65536 out of range 0-65535");
+	t = POL("{\"selector\":\"\",\"ingress\":[{\"action\":\"allow\","
+	    "\"protocol\":\"udp\",\"destination\":{\"hostPorts\":80}}]}");
+	expect_at(t, "80}", 0, "$.spec.ingress[0].destination.hostPorts",
+	    "expected an array of ports, found an integer");
 }
 
 static void
@@ -904,6 +944,7 @@ main(void)
 		cmocka_unit_test(test_bad_selector),
 		cmocka_unit_test(test_bad_protocol),
 		cmocka_unit_test(test_bad_ports),
+		cmocka_unit_test(test_bad_host_ports),
 		cmocka_unit_test(test_bad_cidr),
 		cmocka_unit_test(test_bad_icmp_and_version),
 		cmocka_unit_test(test_bad_enums),
