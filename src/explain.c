@@ -1079,6 +1079,9 @@ explain_render_flow(struct strbuf *sb, json_t *ans)
 		strbuf_addf(sb, " from port %lld", json_integer_value(v));
 	if ((v = json_object_get(f, "port")) != NULL)
 		strbuf_addf(sb, " port %lld", json_integer_value(v));
+	if ((v = json_object_get(f, "host_port")) != NULL)
+		strbuf_addf(sb, json_object_get(f, "port") ? " (host port %lld)" :
+		    " host port %lld", json_integer_value(v));
 	if ((v = json_object_get(f, "icmp_type")) != NULL)
 		strbuf_addf(sb, " type %lld", json_integer_value(v));
 	if ((v = json_object_get(f, "icmp_code")) != NULL)
