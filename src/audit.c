@@ -269,7 +269,12 @@ audit_is_loopback(const char *ip)
 	return inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
-/* "world -> ct:port/proto" (or "host -> ..." for a loopback binding). */
+/*
+ * "world -> ct:port/proto" (or "host -> ..." for a loopback binding).  The
+ * world reaches the container through Docker's DNAT, so its connection's
+ * original destination port (hostPorts) is the host port; the host's goes
+ * through docker-proxy, which connects to the container port itself.
+ */
 static void
 audit_port_eval(const struct audit *a, const struct container *ct,
     const struct published_port *pp, int loopback, struct eval_result *res)
@@ -281,6 +286,8 @@ audit_port_eval(const struct audit *a, const struct container *ct,
 	evaluate_flow_init(&f);
 	f.protocol = pp->protocol;
 	f.dport = pp->port;
+	if (!loopback && pp->host_port > 0)
+		f.orig_dport = pp->host_port;
 	evaluate_endpoint_container(&f.dst, ct);
 	if (loopback) {
 		f.src.kind = EVAL_HOST;
@@ -361,7 +368,8 @@ audit_port_finding(struct audit *a, const struct container *ct,
 	free(port);
 }
 
-/* 1 when ports[0..i) already has pp's protocol, port and loopback-ness. */
+/* 1 when ports[0..i) already has pp's protocol, port and loopback-ness,
+ * and (reached from the world, where hostPorts tell them apart) host port. */
 static int
 audit_port_seen(const struct container *ct, size_t i)
 {
@@ -372,7 +380,9 @@ audit_port_seen(const struct container *ct, size_t i)
 		if (ct->ports[j].protocol == pp->protocol &&
 		    ct->ports[j].port == pp->port &&
 		    audit_is_loopback(ct->ports[j].host_ip) ==
-		    audit_is_loopback(pp->host_ip))
+		    audit_is_loopback(pp->host_ip) &&
+		    (audit_is_loopback(pp->host_ip) ||
+		    ct->ports[j].host_port == pp->host_port))
 			return 1;
 	return 0;
 }

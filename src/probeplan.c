@@ -219,6 +219,9 @@ pp_policy_ports(const struct policy *p, enum pol_dir dir,
 		    r->destination.nports);
 		pp_ranges_add(v, n, r->destination.not_ports,
 		    r->destination.nnot_ports);
+		/* Probes are not translated: their host port is their port. */
+		pp_ranges_add(v, n, r->destination.host_ports,
+		    r->destination.nhost_ports);
 		if (r->destination.port_name &&
 		    (named = k8s_named_port(&dst->labels,
 		    r->destination.port_name, IPPROTO_TCP)) > 0)
@@ -273,6 +276,10 @@ pp_port_mentioned(const struct policy_set *ps, int port)
 					for (k = 0; k < pe->nnot_ports; k++)
 						if (port >= pe->not_ports[k].lo &&
 						    port <= pe->not_ports[k].hi)
+							return 1;
+					for (k = 0; k < pe->nhost_ports; k++)
+						if (port >= pe->host_ports[k].lo &&
+						    port <= pe->host_ports[k].hi)
 							return 1;
 				}
 			}

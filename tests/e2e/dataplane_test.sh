@@ -16,7 +16,9 @@
 #  - entity host (container -> host listener, host -> container) and
 #    entity world (container -> the world namespace);
 #  - a published port from outside and from the host, matched on the
-#    container port;
+#    container port; hostPorts: two host ports published to one container
+#    port, only the listed one allowed (conntrack's original destination
+#    port), and a direct connection to that container port denied;
 #  - anti-spoofing: a container with NET_ADMIN sends with another
 #    container's IP, with a foreign MAC, and a gratuitous ARP claiming
 #    another container's IP: dropped and logged as bh|S;
@@ -135,7 +137,8 @@ cat >"$RULES/10-dataplane.json" <<'JSON'
     {"action": "allow", "protocol": "tcp",
      "source": {"entity": "world"}, "destination": {"ports": [80]}},
     {"action": "allow", "protocol": "tcp",
-     "source": {"entity": "host"}, "destination": {"ports": [80]}}
+     "source": {"entity": "host"}, "destination": {"ports": [80]}},
+    {"action": "allow", "protocol": "tcp", "destination": {"hostPorts": [18081]}}
    ]}},
  {"apiVersion": "bulkhead/v1", "kind": "Policy",
   "metadata": {"name": "aud-audit"},
@@ -250,7 +253,7 @@ ctr cli2 40 app=cli -- -- sleep 1d
 ctr nsa 50 app=nsa bulkhead.namespace=team-a -- -- sleep 1d
 ctr nsc 51 app=nsc com.docker.compose.project=team-a -- -- sleep 1d
 ctr eg 60 app=eg -- -- sleep 1d
-ctr pub 70 app=pub -- -p 18080:80 -p 18081:81 -- sh -c "$(listeners 80 81)"
+ctr pub 70 app=pub -- -p 18080:80 -p 18081:81 -p 18082:81 -- sh -c "$(listeners 80 81)"
 ctr spoof 80 app=spoof -- --cap-add NET_ADMIN -- sleep 1d
 ctr free 90 app=free -- -- sh -c "$(listeners 7000)"
 ctr aud 100 app=aud -- -- sh -c "$(listeners 80)"
@@ -399,11 +402,23 @@ denied "cli -> srv:7100 (a container is not the host)" "$(reply cli $SRV 7100)"
 # ---- published ports ----
 allowed "world -> $WORLD_HOST:18080 -> pub:80 (matched on the container port)" \
 	"$(world_reply $WORLD_HOST 18080)" 80-ok
-denied "world -> $WORLD_HOST:18081 -> pub:81" "$(world_reply $WORLD_HOST 18081)"
-logged "world -> pub:81" ".src == \"$WORLD\" and .dst == \"$PUB\" and .dport == 81"
+allowed "world -> $WORLD_HOST:18081 -> pub:81 (hostPorts 18081)" \
+	"$(world_reply $WORLD_HOST 18081)" 81-ok
+denied "world -> $WORLD_HOST:18082 -> pub:81 (same container port, host port not in hostPorts)" \
+	"$(world_reply $WORLD_HOST 18082)"
+logged "world -> :18082 -> pub:81" ".src == \"$WORLD\" and .dst == \"$PUB\" and .dport == 81"
+denied "world -> pub:81 directly (not translated: original port 81)" "$(world_reply $PUB 81)"
 allowed "host -> 127.0.0.1:18080 (docker-proxy, entity host)" "$(host_reply 127.0.0.1 18080)" 80-ok
-denied "host -> 127.0.0.1:18081" "$(host_reply 127.0.0.1 18081)"
+denied "host -> 127.0.0.1:18081 (docker-proxy's own connection is to port 81)" \
+	"$(host_reply 127.0.0.1 18081)"
 denied "cli -> pub:80 (a container is neither host nor world)" "$(reply cli $PUB 80)"
+denied "cli -> pub:81 (direct: original port 81, not 18081)" "$(reply cli $PUB 81)"
+logged "cli -> pub:81" ".src == \"$SUB4.20\" and .dst == \"$PUB\" and .dport == 81"
+if nft list table inet bulkhead 2>/dev/null | grep -q "ct original proto-dst @p[0-9]*_i[0-9]*_dhport"; then
+	pass "the kernel holds the hostPorts rule as ct original proto-dst"
+else
+	fail "no ct original proto-dst rule in table inet bulkhead"
+fi
 
 # ---- restarts: new veth, new address ----
 # web restarts (new veth); cli comes back on a new address.  Both stay

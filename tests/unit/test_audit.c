@@ -45,6 +45,11 @@ static const char rules_json[] =
 "   {\"action\": \"allow\", \"protocol\": \"tcp\",\n"
 "    \"source\": {\"entity\": \"host\"}, \"destination\": {\"ports\": [81]}}]}},\n"
 "{\"apiVersion\": \"bulkhead/v1\", \"kind\": \"Policy\",\n"
+" \"metadata\": {\"name\": \"hp-in\"},\n"
+" \"spec\": {\"selector\": \"app == 'hp'\",\n"
+"  \"ingress\": [{\"action\": \"allow\", \"protocol\": \"tcp\",\n"
+"    \"destination\": {\"hostPorts\": [18081]}}]}},\n"
+"{\"apiVersion\": \"bulkhead/v1\", \"kind\": \"Policy\",\n"
 " \"metadata\": {\"name\": \"aud-watch\"},\n"
 " \"spec\": {\"selector\": \"app == 'aud'\", \"mode\": \"audit\",\n"
 "  \"ingress\": []}}\n"
@@ -350,6 +355,28 @@ test_ports_policies(void **state)
 	    "explanation")), "only audit policies"));
 }
 
+/* hostPorts: the world's connection is to the host port (DNAT), the
+ * host's to the container port (docker-proxy). */
+static void
+test_ports_host_ports(void **state)
+{
+	struct container	*c = ct_add("hp1", "hp", "hp", "default");
+	json_t			*f;
+
+	ct_port(c, IPPROTO_TCP, 81, "0.0.0.0", 18081);	/* open */
+	ct_port(c, IPPROTO_TCP, 81, "::", 18081);	/* the same, v6 */
+	ct_port(c, IPPROTO_TCP, 81, "0.0.0.0", 18082);	/* closed */
+	ct_port(c, IPPROTO_TCP, 81, "127.0.0.1", 18081);	/* proxied: 81 */
+	run();
+	f = find("hp", "published-port-open", "81/tcp");
+	assert_non_null(f);
+	assert_string_equal(json_string_value(json_object_get(f, "binding")),
+	    "0.0.0.0:18081");
+	assert_string_equal(json_string_value(json_object_get(f, "policy")),
+	    "hp-in");
+	assert_int_equal(count_about("hp"), 1);
+}
+
 static void
 test_ports_host_mode(void **state)
 {
@@ -631,6 +658,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ports_unselected, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ports_policies, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ports_host_ports, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ports_host_mode, setup,
 		    teardown),
