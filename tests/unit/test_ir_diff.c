@@ -536,6 +536,36 @@ test_rule_equal(void **state)
 	ir_ruleset_free(b);
 }
 
+/* A ct load of one direction's tuple differs from the other direction's
+ * and from a load without direction. */
+static void
+test_rule_equal_ct_dir(void **state)
+{
+	struct ir_rule	ra, rb;
+	struct ir_expr	*ea, *eb;
+
+	(void)state;
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	ea = ir_expr_add(&ra, IR_CT);
+	eb = ir_expr_add(&rb, IR_CT);
+	ea->u.ct.key = eb->u.ct.key = NFT_CT_PROTO_DST;
+	ea->u.ct.dreg = eb->u.ct.dreg = NFT_REG32_00;
+	assert_true(ir_rule_equal(&ra, &rb));
+	ea->u.ct.has_dir = 1;
+	assert_false(ir_rule_equal(&ra, &rb));
+	eb->u.ct.has_dir = 1;
+	eb->u.ct.dir = 1;
+	assert_false(ir_rule_equal(&ra, &rb));
+	eb->u.ct.dir = 0;
+	assert_true(ir_rule_equal(&ra, &rb));
+	ea->u.ct.has_dir = eb->u.ct.has_dir = 0;
+	ea->u.ct.dir = 1;	/* no direction: dir means nothing */
+	assert_true(ir_rule_equal(&ra, &rb));
+	free(ra.exprs);
+	free(rb.exprs);
+}
+
 /* 10000 addresses; one more in the middle is one element to add. */
 static void
 test_large(void **state)
@@ -623,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_constant),
 		cmocka_unit_test(test_rule_equal),
+		cmocka_unit_test(test_rule_equal_ct_dir),
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_trim),
 	};
