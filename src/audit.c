@@ -368,23 +368,34 @@ audit_port_finding(struct audit *a, const struct container *ct,
 	free(port);
 }
 
-/* 1 when ports[0..i) already has pp's protocol, port and loopback-ness,
- * and (reached from the world, where hostPorts tell them apart) host port. */
+/*
+ * 1 when an earlier entry of ports[0..i) with pp's protocol, port and
+ * loopback-ness is open by the same decision v (then it was reported):
+ * Docker lists a port once per address family, with host ports that may
+ * differ, and only hostPorts can tell those apart.
+ */
 static int
-audit_port_seen(const struct container *ct, size_t i)
+audit_port_seen(const struct audit *a, const struct container *ct, size_t i,
+    const struct eval_verdict *v)
 {
 	const struct published_port	*pp = &ct->ports[i];
+	struct eval_result		 res;
+	const struct eval_verdict	*w = &res.v[POL_INGRESS];
 	size_t				 j;
+	int				 lo = audit_is_loopback(pp->host_ip);
+	int				 same = 0;
 
-	for (j = 0; j < i; j++)
-		if (ct->ports[j].protocol == pp->protocol &&
-		    ct->ports[j].port == pp->port &&
-		    audit_is_loopback(ct->ports[j].host_ip) ==
-		    audit_is_loopback(pp->host_ip) &&
-		    (audit_is_loopback(pp->host_ip) ||
-		    ct->ports[j].host_port == pp->host_port))
-			return 1;
-	return 0;
+	for (j = 0; j < i && !same; j++) {
+		if (ct->ports[j].protocol != pp->protocol ||
+		    ct->ports[j].port != pp->port ||
+		    audit_is_loopback(ct->ports[j].host_ip) != lo)
+			continue;
+		audit_port_eval(a, ct, &ct->ports[j], lo, &res);
+		same = w->allowed && w->reason == v->reason &&
+		    w->policy == v->policy && w->rule == v->rule;
+		evaluate_result_release(&res);
+	}
+	return same;
 }
 
 /* Published ports that the evaluator says are open. */
@@ -398,11 +409,10 @@ audit_ports(struct audit *a, const struct container *ct)
 	if (!audit_has_bridge(ct))
 		return;		/* no veth: already reported, no policy applies */
 	for (i = 0; i < ct->nports; i++) {
-		if (audit_port_seen(ct, i))
-			continue;
 		lo = audit_is_loopback(ct->ports[i].host_ip);
 		audit_port_eval(a, ct, &ct->ports[i], lo, &res);
-		if (res.v[POL_INGRESS].allowed)
+		if (res.v[POL_INGRESS].allowed &&
+		    !audit_port_seen(a, ct, i, &res.v[POL_INGRESS]))
 			audit_port_finding(a, ct, &ct->ports[i], lo,
 			    &res.v[POL_INGRESS]);
 		evaluate_result_release(&res);

@@ -377,6 +377,24 @@ test_ports_host_ports(void **state)
 	assert_int_equal(count_about("hp"), 1);
 }
 
+/* One container port listed per address family with different host ports
+ * (Docker 20.10 does that) and the same decision: one finding. */
+static void
+test_ports_families(void **state)
+{
+	struct container	*c = ct_add("pf1", "pf", "pub", "default");
+	json_t			*f;
+
+	ct_port(c, IPPROTO_TCP, 80, "0.0.0.0", 32771);
+	ct_port(c, IPPROTO_TCP, 80, "::", 32770);
+	run();
+	f = find("pf", "published-port-open", "80/tcp");
+	assert_non_null(f);
+	assert_string_equal(json_string_value(json_object_get(f, "binding")),
+	    "0.0.0.0:32771");
+	assert_int_equal(count_about("pf"), 1);
+}
+
 static void
 test_ports_host_mode(void **state)
 {
@@ -660,6 +678,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ports_policies, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ports_host_ports, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ports_families, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ports_host_mode, setup,
 		    teardown),
