@@ -14,7 +14,10 @@
 # addresses, --ip), a prober container the policy does not admit sends
 # LEAK_PPS (500) UDP datagrams a second (build/e2e/udp_burst -r, in its
 # network namespace) to the address the next container will get, from
-# LEAK_LEAD (0.3) s before `docker run` until its first second is over;
+# LEAK_LEAD (0.3) s before `docker run` until its first second is over
+# (to the MAC Docker derives from the address, through a permanent
+# neighbour entry: no ARP delay, the datagrams reach the new veth when it
+# joins);
 # the new container's own network stack counts what arrived (its
 # /proc/net/snmp: Udp InDatagrams + NoPorts + InErrors, every datagram
 # delivered to it from the creation of its namespace, a server listening
@@ -28,7 +31,8 @@
 # created on exit.
 #
 # Knobs: LAT_N (200), LEAK_N (20, 0 skips it), LEAK_PPS (500), LEAK_LEAD
-# (0.3), BENCH_JSON (build/bench.json).
+# (0.3), BENCH_JSON (build/bench.json), LAT_DAEMON_ARGS (more bulkheadd
+# options; "--fail-mode open" shows that leaked_probes can count leaks).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 if [ "$(id -u)" != 0 ]; then
@@ -79,7 +83,7 @@ cat >"$W/rules/lat.json" <<'JSON'
 JSON
 chmod 644 "$W/rules/lat.json"
 "$B/bulkheadd" --rules "$W/rules" --control-socket "$W/control.sock" \
-	--state-dir "$W/state" --foreground -v >"$W/daemon.log" 2>&1 &
+	--state-dir "$W/state" --foreground -v ${LAT_DAEMON_ARGS:-} >"$W/daemon.log" 2>&1 &
 DPID=$!
 for _ in $(seq 100); do
 	"$B/bulkhead" -s "$W/control.sock" -o json status 2>/dev/null |
@@ -139,7 +143,15 @@ udp_in() {
 # with LABEL at IP during its first second, the prober hammering from
 # before.  Not in a subshell: PROBE_PID is the cleanup's.
 leak_start() {
-	local cid pid rc
+	local cid pid rc mac got_mac
+	# The MAC Docker (before API 1.44) derives from the address, and a
+	# permanent neighbour entry for it in the prober: its
+	# datagrams go out from the first (no ARP, whose retries come a
+	# second apart, to wait for) and the bridge floods them to the new
+	# veth the moment it joins.
+	mac=$(echo "$1" | awk -F. '{printf "02:42:%02x:%02x:%02x:%02x", $1, $2, $3, $4}')
+	nsenter --net="/proc/$PROBER/ns/net" ip neigh replace "$1" lladdr "$mac" \
+		dev eth0 nud permanent || return 1
 	nsenter --net="/proc/$PROBER/ns/net" "$B/e2e/udp_burst" -r "$LPPS" "$1" 9 \
 		"$(awk -v r="$LPPS" 'BEGIN {print int(r * 10)}')" >/dev/null &
 	PROBE_PID=$!
@@ -147,9 +159,13 @@ leak_start() {
 	cid=$(docker run -d --network "$NET" --ip "$1" --label bulkhead.test=1 \
 		--label "bulkhead.latency=$2" "$IMAGE" sleep 3600) &&
 	pid=$(docker inspect -f '{{.State.Pid}}' "$cid") && sleep 1 &&
+	got_mac=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}' "$cid") &&
 	GOT=$(udp_in "$pid")
 	rc=$?
 	kill "$PROBE_PID" 2>/dev/null; wait "$PROBE_PID" 2>/dev/null; PROBE_PID=
+	[ $rc -ne 0 ] || [ "$got_mac" = "$mac" ] || {
+		echo "latency: $1 got MAC $got_mac, not $mac: the prober aimed elsewhere" >&2
+		return 1; }
 	return $rc
 }
 echo "latency: leaked_probes, $LN starts with a denied prober at $LPPS datagrams/s"
