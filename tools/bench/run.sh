@@ -35,6 +35,11 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
+case ${BENCH_ONLY:-} in
+""|dataplane|program|latency|logging|rss) ;;
+*) echo "bench: BENCH_ONLY=$BENCH_ONLY: not dataplane, program, latency, logging or rss" >&2
+   exit 2
+esac
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network namespaces, nftables)" >&2
 	exit 1
@@ -127,6 +132,19 @@ for part in latency logging rss; do
 	echo
 	BENCH_JSON=${BENCH_JSON:-build/bench.json} tools/bench/$part.sh || rc=1
 done
+# Every figure of the file, with its goal: this run's and any earlier
+# one's that a BENCH_ONLY run kept.
+if [ -s "${BENCH_JSON:-build/bench.json}" ]; then
+	echo
+	echo "== figures (${BENCH_JSON:-build/bench.json})"
+	jq -r 'to_entries[] | .value as $f | [.key, ($f.value | tostring),
+		(if $f.goal == null then "-" else (if $f.better == "higher" then ">= " else "<= " end)
+		 + ($f.goal | tostring) end),
+		(if $f.goal == null then "" elif ($f.better == "higher" and $f.value >= $f.goal) or
+		 ($f.better == "lower" and $f.value <= $f.goal) then "met" else "MISSED" end)] | @tsv' \
+		"${BENCH_JSON:-build/bench.json}" |
+		awk -F'\t' '{printf "  %-26s %12s  goal %-9s %s\n", $1, $2, $3, $4}'
+fi
 echo
 echo "bench: done in $(( $(date +%s) - start )) s, exit $rc; figures in ${BENCH_JSON:-build/bench.json}"
 env_line=""
