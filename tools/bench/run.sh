@@ -143,7 +143,8 @@ if [ -s "${BENCH_JSON:-build/bench.json}" ]; then
 		(if $f.goal == null then "" elif ($f.better == "higher" and $f.value >= $f.goal) or
 		 ($f.better == "lower" and $f.value <= $f.goal) then "met" else "MISSED" end)] | @tsv' \
 		"${BENCH_JSON:-build/bench.json}" |
-		awk -F'\t' '{printf "  %-26s %12s  goal %-9s %s\n", $1, $2, $3, $4}'
+		awk -F'\t' '{v = $2 + 0; printf "  %-26s %12s  goal %-9s %s\n", $1,
+			sprintf(v >= 1000 || v == int(v) ? "%.0f" : "%.3f", v), $3, $4}'
 fi
 echo
 echo "bench: done in $(( $(date +%s) - start )) s, exit $rc; figures in ${BENCH_JSON:-build/bench.json}"
