@@ -13,7 +13,9 @@
 # every one in its inventory, sets and policy chains; only their bridge
 # port elements are missing.  Per round, for each size in turn (the order
 # alternates): a fresh bulkheadd, VmRSS from /proc/PID/status once the
-# first sync is applied (status in_sync with every container known).
+# first sync is applied (its log line, then metrics: in sync, every
+# container known; a status of every container would leave its buffers
+# in the figure).
 # RSS_ROUNDS (2) rounds, median [min-max] of the per-round figure.
 #
 # Merges rss_per_container_kib into build/bench.json (BENCH_JSON).
@@ -106,14 +108,23 @@ measure() {
 	"$B/bulkheadd" --rules "$W/rules.$1" --control-socket "$SOCK" --state-dir "$W/state" \
 		--docker-socket "$ENGINE" --foreground >"$W/daemon.log" 2>&1 &
 	DPID=$!
+	# Its log says when the listing is in; then metrics (small, unlike
+	# a status of every container, whose buffers would count) until the
+	# kernel holds it.
 	for _ in $(seq 1200); do
-		st=$("$B/bulkhead" -s "$SOCK" -o json status 2>/dev/null) &&
-		[ "$(jq ".in_sync and (.containers | length) == $1" <<<"$st")" = true ] && break
-		st=
+		grep -q "inventory synchronised: $1 containers" "$W/daemon.log" && break
 		kill -0 "$DPID" 2>/dev/null || die "bulkheadd exited: $(tail -3 "$W/daemon.log")"
 		sleep 0.1
 	done
-	[ -n "$st" ] || die "bulkheadd did not sync $1 containers: $(tail -3 "$W/daemon.log")"
+	for _ in $(seq 100); do
+		st=$("$B/bulkhead" -s "$SOCK" metrics 2>/dev/null |
+			awk '$1 == "bulkhead_in_sync" {s = $2}
+			     $1 == "bulkhead_containers{state=\"total\"}" {n = $2}
+			     END {print s + 0, n + 0}')
+		[ "$st" = "1 $1" ] && break
+		sleep 0.1
+	done
+	[ "$st" = "1 $1" ] || die "bulkheadd did not sync $1 containers: $(tail -3 "$W/daemon.log")"
 	SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
 	RSS=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$DPID/status")
 	# The kernel holds them: every address in the ingress map.
