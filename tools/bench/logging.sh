@@ -33,7 +33,8 @@
 #
 # Merges both into build/bench.json (BENCH_JSON), the way latency.sh does.
 # Knobs: LOG_PPS, LOG_SECS, LOG_ROUNDS, FLOOD_PPS, CPS_SECS, CPS_ROUNDS,
-# FLOOD_CPU, CPS_CPU, BENCH_JSON.  Removes everything it created on exit.
+# FLOOD_CPU, CPS_CPU, BENCH_JSON; LOG_CAPTURE_ARGS (more bulkhead-capture
+# options: "-B 64", a 64 KiB buffer, shows a shortfall and its losses).  Removes everything it created on exit.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 if [ "$(id -u)" != 0 ]; then
@@ -162,7 +163,9 @@ merge() { # merge NAME VALUE GOAL BETTER DETAIL
 log_round() { # log_round I: appends "ratio C L K lost overruns sent" to $W/log
 	local out=$W/cap$1.json k0 l0 k1 l1 c sum lost ovr line
 	read -r k0 l0 <<<"$(counters)"
-	"$B/bulkhead-capture" -g $GROUP -s "$SOCK" -o json -v >"$out" 2>"$out.err" &
+	# shellcheck disable=SC2086 # LOG_CAPTURE_ARGS: words
+	"$B/bulkhead-capture" -g $GROUP -s "$SOCK" -o json -v ${LOG_CAPTURE_ARGS:-} \
+		>"$out" 2>"$out.err" &
 	CPID=$!
 	for _ in $(seq 100); do
 		grep -q "kernel counters read at the start" "$out.err" && break
@@ -180,6 +183,7 @@ log_round() { # log_round I: appends "ratio C L K lost overruns sent" to $W/log
 	echo "  round $1: $line; kernel dropped $((k1 - k0)), logged $((l1 - l0));" \
 		"capture wrote $c, lost $lost, overruns $ovr"
 	[ $((l1 - l0)) -gt 0 ] || die "round $1: the log rule's counter did not move"
+	awk '{sub("/s,", "", $6); print $6}' <<<"$line" >>"$W/log.rate"
 	echo "$(awk -v c="$c" -v l=$((l1 - l0)) 'BEGIN {printf "%.4f", c / l}') $c $((l1 - l0)) $((k1 - k0)) $lost $ovr" >>"$W/log"
 }
 echo "logging: log_completeness, $LOG_ROUNDS rounds of ${LOG_SECS} s at $LOG_PPS denied packets/s"
@@ -192,7 +196,8 @@ read -r med min max <<<"$(spread "$W/log.ratio")"
 read -r C L K LOST OVR <<<"$(awk '{c+=$2; l+=$3; k+=$4; s+=$5; o+=$6} END {print c, l, k, s, o}' "$W/log")"
 short=$((L - C))
 echo "log completeness: $med [$min-$max] (records written ÷ log rule's counter; goal 1.000)"
-detail="bulkhead-capture -o json records for the deny's tag ÷ the kernel's counter on its log rule, $LOG_PPS denied UDP packets/s offered for $LOG_SECS s, --log-rate/--log-burst 100000000; median of $LOG_ROUNDS rounds, min $min max $max; in all: $C written of $L logged ($K dropped), shortfall $short, capture reports $LOST lost in the socket and $OVR overruns"
+lrate=$(sort -g "$W/log.rate" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+detail="bulkhead-capture -o json records for the deny's tag ÷ the kernel's counter on its log rule, $LOG_PPS denied UDP packets/s offered (median achieved $lrate/s) for $LOG_SECS s, --log-rate/--log-burst 100000000; median of $LOG_ROUNDS rounds, min $min max $max; in all: $C written of $L logged ($K dropped), shortfall $short, capture reports $LOST lost in the socket and $OVR overruns"
 [ "$short" -ne "$LOST" ] && detail="$detail (shortfall and reported losses differ by $((short - LOST)))"
 merge log_completeness "$med" 1.000 higher "$detail"
 
