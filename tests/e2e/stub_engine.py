@@ -6,6 +6,9 @@
 #   POST /stub/add {"id","name","labels","ip","mac","sandbox"}
 #   POST /stub/del {"id"}
 # each sends the events Docker would (create+start, die+destroy).
+#   POST /stub/load [{"id",...}, ...]
+# adds many at once without events, as if they ran before the daemon
+# started (tools/bench/rss.sh: thousands of synthetic containers).
 import json, os, socket, sys, threading, time, socketserver, http.server
 from urllib.parse import urlparse
 path = sys.argv[1]
@@ -74,6 +77,8 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.path == "/stub/add":
             with lock: ctrs[body["id"]] = body
             event("create", body); event("start", body)
+        elif self.path == "/stub/load":
+            with lock: ctrs.update((c["id"], c) for c in body)
         elif self.path == "/stub/del":
             with lock: c = ctrs.pop(body["id"], None)
             if c: event("die", c); event("destroy", c)

@@ -11,6 +11,13 @@
 # tables live in bhb-host-PID: nothing is written into the host's own
 # ruleset and no packet leaves the namespaces.  Everything is removed on
 # exit, whatever happens.  Prints a table, writes build/bench.json.
+# Then, each merging its figures into build/bench.json:
+#   latency.sh  enforce_latency_p50/p99_ms and leaked_probes (real
+#               containers, the host's nftables, under the e2e lock);
+#   logging.sh  log_completeness and allowed_cps_under_flood (bulkheadd,
+#               bulkhead-capture and a stub engine in a namespace of its own);
+#   rss.sh      rss_per_container_kib (bulkheadd on a stub engine with
+#               synthetic containers, in a namespace of its own).
 #
 # Needs only what tools/install-deps.sh installs (gcc, pkg-config, libnftnl,
 # libmnl, jansson, iproute2, nftables for the `nft -f` anchor, procps).
@@ -18,11 +25,21 @@
 # Knobs (environment): BENCH_SIZES (10,1000,10000), BENCH_LINEAR
 # (1000,10000), BENCH_ROUNDS (5), BENCH_SECS (2), BENCH_PROGRAM_SIZES
 # (100,1000,10000), BENCH_PROGRAM_ROUNDS (3), BENCH_CHANGES (34 per round),
-# BENCH_ONLY (dataplane|program|latency), BENCH_JSON (build/bench.json),
-# LAT_N (200 container starts for the enforcement latency).
+# BENCH_ONLY (dataplane|program|latency|logging|rss), BENCH_JSON
+# (build/bench.json); latency.sh: LAT_N (200 container starts for the
+# enforcement latency), LEAK_N (20 starts probed), LEAK_PPS (500);
+# logging.sh: LOG_PPS (50000), LOG_SECS (2), LOG_ROUNDS (3), FLOOD_PPS
+# (100000), CPS_SECS (3), CPS_ROUNDS (3), FLOOD_CPU (1), CPS_CPU (0);
+# rss.sh: RSS_SMALL (100), RSS_BIG (10000), RSS_ROUNDS (2).  Each script's
+# header says more.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
+case ${BENCH_ONLY:-} in
+""|dataplane|program|latency|logging|rss) ;;
+*) echo "bench: BENCH_ONLY=$BENCH_ONLY: not dataplane, program, latency, logging or rss" >&2
+   exit 2
+esac
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (network namespaces, nftables)" >&2
 	exit 1
@@ -101,22 +118,41 @@ ARGS=(--host-ns "$H" --client-ns "$C" --server-ns "$S" --bridge "$BR"
 echo "bench: $(date -u '+%F %T') UTC, $(uname -r), $(nproc) CPUs, $(nft --version 2>/dev/null)"
 start=$(date +%s)
 rc=0
-if [ "${BENCH_ONLY:-}" != latency ]; then
+case ${BENCH_ONLY:-} in
+""|dataplane|program)
 	"$B/bhbench" "${ARGS[@]}" &
 	PID=$!
 	wait "$PID"; rc=$?; PID=
-fi
+esac
+# The others merge into what bhbench wrote (it writes the file whole).
 # Enforcement latency: real containers and the host's nftables (under the
 # shared machine's lock), after the namespace benchmarks.
-if [ -z "${BENCH_ONLY:-}" ] || [ "${BENCH_ONLY:-}" = latency ]; then
+for part in latency logging rss; do
+	[ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = $part ] || continue
 	echo
-	BENCH_JSON=${BENCH_JSON:-build/bench.json} tools/bench/latency.sh || rc=1
+	BENCH_JSON=${BENCH_JSON:-build/bench.json} tools/bench/$part.sh || rc=1
+done
+# Every figure of the file, with its goal: this run's and any earlier
+# one's that a BENCH_ONLY run kept.
+if [ -s "${BENCH_JSON:-build/bench.json}" ]; then
+	echo
+	echo "== figures (${BENCH_JSON:-build/bench.json})"
+	jq -r 'to_entries[] | .value as $f | [.key, ($f.value | tostring),
+		(if $f.goal == null then "-" else (if $f.better == "higher" then ">= " else "<= " end)
+		 + ($f.goal | tostring) end),
+		(if $f.goal == null then "" elif ($f.better == "higher" and $f.value >= $f.goal) or
+		 ($f.better == "lower" and $f.value <= $f.goal) then "met" else "MISSED" end)] | @tsv' \
+		"${BENCH_JSON:-build/bench.json}" |
+		awk -F'\t' '{v = $2 + 0; printf "  %-26s %12s  goal %-9s %s\n", $1,
+			sprintf(v >= 1000 || v == int(v) ? "%.0f" : "%.3f", v), $3, $4}'
 fi
 echo
 echo "bench: done in $(( $(date +%s) - start )) s, exit $rc; figures in ${BENCH_JSON:-build/bench.json}"
 env_line=""
 for v in BENCH_SIZES BENCH_LINEAR BENCH_ROUNDS BENCH_SECS BENCH_PROGRAM_SIZES \
-	 BENCH_PROGRAM_ROUNDS BENCH_CHANGES BENCH_ONLY BENCH_JSON LAT_N; do
+	 BENCH_PROGRAM_ROUNDS BENCH_CHANGES BENCH_ONLY BENCH_JSON LAT_N LEAK_N LEAK_PPS \
+	 LOG_PPS LOG_SECS LOG_ROUNDS FLOOD_PPS CPS_SECS CPS_ROUNDS FLOOD_CPU CPS_CPU \
+	 RSS_SMALL RSS_BIG RSS_ROUNDS; do
 	[ -n "${!v:-}" ] && env_line="$env_line $v=${!v}"
 done
 echo "reproduce: sudo${env_line} make bench    (or: sudo${env_line} tools/bench/run.sh)"
