@@ -2329,8 +2329,11 @@ emit_bridge(struct compiler *c)
 	    IR_TYPE_INTEGER);
 	set_new(br, "quarantine", IR_TYPE_IFNAME, IF_NAMESIZE, 0);
 	base_chain(br, "prerouting", NF_BR_PRE_ROUTING, COMPILE_PRIO_BRIDGE);
-	base_chain(br, "forward", NF_BR_FORWARD, COMPILE_PRIO_BRIDGE);
-	base_chain(br, "output", NF_BR_LOCAL_OUT, COMPILE_PRIO_BRIDGE);
+	/* Only the quarantine needs them: an empty hook still costs a call. */
+	if (quarantine_any(c)) {
+		base_chain(br, "forward", NF_BR_FORWARD, COMPILE_PRIO_BRIDGE);
+		base_chain(br, "output", NF_BR_LOCAL_OUT, COMPILE_PRIO_BRIDGE);
+	}
 	ir_chain_add(br, "guard");
 	emit_quarantine_chain(c, br, POL_EGRESS);
 	emit_quarantine_chain(c, br, POL_INGRESS);
