@@ -21,7 +21,7 @@
 struct strbuf;
 
 #define IR_NAMELEN	64
-#define IR_KEYMAX	64	/* bytes of a set key (concatenation, padded) */
+#define IR_KEYMAX	40	/* bytes of a set key (concatenation, padded): ifname . ether . ipv6 */
 #define IR_DATAMAX	16
 #define IR_PREFIXMAX	128
 
