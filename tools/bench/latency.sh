@@ -26,9 +26,9 @@
 # must count most of what was sent (else the probes prove nothing and
 # the script fails).
 #
-# Touches Docker and the host's nftables, so it holds
-# /tmp/bulkhead-e2e.lock (the machine is shared); removes everything it
-# created on exit.
+# Touches Docker and the host's nftables (on a machine shared with other
+# tests, run the whole bench under the lock they use); removes everything
+# it created on exit.
 #
 # Knobs: LAT_N (200), LEAK_N (20, 0 skips it), LEAK_PPS (500), LEAK_LEAD
 # (0.3), BENCH_JSON (build/bench.json), LAT_DAEMON_ARGS (more bulkheadd
@@ -38,9 +38,6 @@ cd "$(dirname "$0")/../.." || exit 1
 if [ "$(id -u)" != 0 ]; then
 	echo "latency: needs root (Docker, nftables)" >&2
 	exit 1
-fi
-if [ -z "${BH_LATENCY_LOCKED:-}" ]; then
-	BH_LATENCY_LOCKED=1 exec flock /tmp/bulkhead-e2e.lock "$0" "$@"
 fi
 # docker_rm: one container at a time (dockerd 20.10 deadlocks otherwise).
 . tests/e2e/lib.sh

@@ -13,7 +13,7 @@
 # exit, whatever happens.  Prints a table, writes build/bench.json.
 # Then, each merging its figures into build/bench.json:
 #   latency.sh  enforce_latency_p50/p99_ms and leaked_probes (real
-#               containers, the host's nftables, under the e2e lock);
+#               containers, the host's nftables);
 #   logging.sh  log_completeness and allowed_cps_under_flood (bulkheadd,
 #               bulkhead-capture and a stub engine in a namespace of its own);
 #   rss.sh      rss_per_container_kib (bulkheadd on a stub engine with
@@ -125,8 +125,8 @@ case ${BENCH_ONLY:-} in
 	wait "$PID"; rc=$?; PID=
 esac
 # The others merge into what bhbench wrote (it writes the file whole).
-# Enforcement latency: real containers and the host's nftables (under the
-# shared machine's lock), after the namespace benchmarks.
+# Enforcement latency: real containers and the host's nftables, after the
+# namespace benchmarks.
 for part in latency logging rss; do
 	[ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = $part ] || continue
 	echo
