@@ -18,10 +18,15 @@ SOCK=$W/control.sock
 mkdir -p "$RULES"
 chmod 755 "$W" "$RULES"
 DPID=
+IPT_SAVED=
 
 teardown() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	"$B/bulkheadd" --flush >/dev/null 2>&1
+	# Docker's own rules, if the flush of the whole ruleset took them.
+	if [ -n "$IPT_SAVED" ] && ! iptables -S DOCKER >/dev/null 2>&1; then
+		iptables-restore <"$W/iptables.save"
+	fi
 	cleanup_containers
 	rm -rf "$W"
 }
@@ -96,7 +101,15 @@ denied_ok "after the forward chain was flushed"
 n=$(repairs); nft insert rule inet bulkhead forward accept && restored "an accept inserted ahead of our rules" "$n" no_accept_first
 same_fwd && pass "forward chain has its $NFWD rules, no more" || fail "forward chain has $(fwd_rules) rules, $NFWD expected"
 denied_ok "after an accept was inserted"
+# The flush takes Docker's iptables-nft tables too: not ours to repair,
+# put back for the tests that follow (as fault_test.sh does).
+iptables-save >"$W/iptables.save" && IPT_SAVED=1
+nft list tables | sort >"$W/tables.before"
 n=$(repairs); nft flush ruleset && restored "nft flush ruleset" "$n" ours
+iptables -S DOCKER >/dev/null 2>&1 || iptables-restore <"$W/iptables.save"
+nft list tables | sort >"$W/tables.after"
+diff -q "$W/tables.before" "$W/tables.after" >/dev/null && pass "Docker's tables restored after the flush (iptables-restore)" ||
+	fail "tables differ after the flush: $(diff "$W/tables.before" "$W/tables.after" | tr '\n' ' ')"
 denied_ok "after nft flush ruleset"
 
 # Our own changes are not drift.
