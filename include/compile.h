@@ -93,9 +93,9 @@ struct ir_ruleset *compile_ruleset(const struct policy_set *ps,
  * the containers of each class chain as it goes, so the caller must then
  * apply that delta to the state's ruleset (ir_delta_apply on
  * compile_state_ruleset) or drop the state.  Returns -1 when the change
- * cannot be patched (a named port in some rule, a bridge the defaults do
- * not cover, a container the state did not know): drop the state and
- * compile whole.
+ * cannot be patched (a named port in some rule, the first container on
+ * or the last off a bridge outside docker0/br-*, a container the state
+ * did not know): drop the state and compile whole.
  */
 struct compile_state;
 struct ir_ruleset;

@@ -69,6 +69,12 @@ struct chain_class {
 	size_t		 members;	/* class chains: containers using it */
 };
 
+/* Endpoints on a bridge the bridges set holds by name (not docker0, br-*). */
+struct bridge_count {
+	char	name[IF_NAMESIZE];
+	long	n;
+};
+
 /* An exact set of the addresses of the containers a peer's labels match. */
 struct peer_set {
 	char			 name[IR_NAMELEN];
@@ -110,6 +116,8 @@ struct compiler {
 	struct peer_set			*peers;		/* see compile_state_patch */
 	size_t				 npeers;
 	int				 named_ports;	/* some rule names a port */
+	struct bridge_count		*bcounts;	/* non-default bridges in use */
+	size_t				 nbcounts;
 	int				 patching;	/* compile_state_patch at work */
 	int				 removing;	/* patch: taking a container out */
 	int				 refused;	/* patch: cannot be done in place */
@@ -1643,6 +1651,24 @@ bridge_default(const char *name)
 	return strcmp(name, "docker0") == 0 || strncmp(name, "br-", 3) == 0;
 }
 
+/* The count of endpoints on bridge name (created at 0). */
+static struct bridge_count *
+bridge_count(struct compiler *c, const char *name)
+{
+	struct bridge_count	*b;
+	size_t			 i;
+
+	for (i = 0; i < c->nbcounts; i++)
+		if (strncmp(c->bcounts[i].name, name, IF_NAMESIZE) == 0)
+			return &c->bcounts[i];
+	c->bcounts = xreallocarray(c->bcounts, c->nbcounts + 1,
+	    sizeof(*c->bcounts));
+	b = &c->bcounts[c->nbcounts++];
+	memset(b, 0, sizeof(*b));
+	strlcpy_bh(b->name, name, sizeof(b->name));
+	return b;
+}
+
 static void
 bridges_finish(struct compiler *c)
 {
@@ -2464,14 +2490,13 @@ emit_container(struct compiler *c, size_t ord, int managed)
 		const struct endpoint *ep = &ct->eps[i];
 
 		/*
-		 * A patch leaves the bridges set alone: it holds a bridge
-		 * only while some container is on it, unless the defaults
-		 * (docker0, br-*) cover it.
+		 * A patch leaves the bridges set alone (compile_state_patch
+		 * refuses what would change it); the counts say when.
 		 */
-		if (ep->bridge[0] && c->patching && !bridge_default(ep->bridge))
-			c->refused = 1;
-		else if (ep->bridge[0] && !c->patching)
+		if (ep->bridge[0] && !c->patching)
 			bridges_add(c, ep->bridge, 0);
+		if (ep->bridge[0] && !bridge_default(ep->bridge))
+			bridge_count(c, ep->bridge)->n += c->removing ? -1 : 1;
 		if (cut)
 			emit_quarantined(c, ep);
 		if (container_guarded(ct, i))
@@ -2532,6 +2557,7 @@ compiler_release(struct compiler *c)
 		free(c->setbase[dir]);
 	}
 	free(c->peers);
+	free(c->bcounts);
 }
 
 /* The whole ruleset into a new ruleset; c keeps classes and sets. */
@@ -2734,12 +2760,45 @@ patch_container(struct compile_state *st, const struct container *ct,
 	}
 }
 
+/*
+ * Would the change from old to new add a bridge to the bridges set, or
+ * take one out?  (An interval set: not something a patch does.)  The
+ * first container on a bridge outside docker0/br-* and the last one to
+ * leave it are compiled whole.
+ */
+static int
+patch_moves_bridges(struct compile_state *st, const struct container *old,
+    const struct container *new)
+{
+	const struct container	*side[2] = { old, new };
+	size_t			 i, j, k;
+	int			 s;
+
+	for (s = 0; s < 2; s++)
+		for (i = 0; side[s] && i < side[s]->neps; i++) {
+			const char *b = side[s]->eps[i].bridge;
+			long before, after;
+
+			if (!b[0] || bridge_default(b))
+				continue;
+			before = after = bridge_count(&st->c, b)->n;
+			for (k = 0; k < 2; k++)
+				for (j = 0; side[k] && j < side[k]->neps; j++)
+					if (strncmp(side[k]->eps[j].bridge, b,
+					    IF_NAMESIZE) == 0)
+						after += k ? 1 : -1;
+			if ((before > 0) != (after > 0))
+				return 1;
+		}
+	return 0;
+}
+
 int
 compile_state_patch(struct compile_state *st, const struct container *old,
     const struct container *new, struct ir_ruleset *from,
     struct ir_ruleset *to)
 {
-	if (st->c.named_ports)
+	if (st->c.named_ports || patch_moves_bridges(st, old, new))
 		return -1;
 	st->c.refused = 0;
 	if (old != NULL)

@@ -128,4 +128,5 @@ else
 fi
 kill -0 "$DPID" && pass "daemon alive" || fail "daemon died"
 echo "# podman_test: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+patches_agree "$W/bulkheadd.log"
 finish

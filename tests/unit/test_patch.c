@@ -210,6 +210,95 @@ test_refused(void **state)
 	policy_set_free(ps);
 }
 
+/* One container's patch, checked against a whole compile; -1 if refused. */
+static int
+patch_one(struct compile_state *st, struct policy_set *ps,
+    struct inventory *inv, const struct compile_opts *o,
+    struct container *old, struct container *new)
+{
+	struct ir_ruleset	*from = compile_patch_new(st);
+	struct ir_ruleset	*to = compile_patch_new(st);
+	struct ir_ruleset	*full;
+	struct ir_delta		*d;
+	int			 rc;
+
+	rc = compile_state_patch(st, old, new, from, to);
+	if (rc == 0) {
+		d = ir_delta_new(from, to);
+		assert_int_equal(ir_delta_apply(compile_state_ruleset(st), d),
+		    0);
+		ir_delta_free(d);
+	}
+	ir_ruleset_free(from);
+	ir_ruleset_free(to);
+	if (rc == -1) {
+		container_free(new);
+		return -1;
+	}
+	if (new != NULL)
+		inventory_put(inv, new);
+	else
+		inventory_del(inv, old->id);
+	full = compile_ruleset(ps, inv, o);
+	d = ir_delta_new(compile_state_ruleset(st), full);
+	if (!ir_delta_empty(d))
+		show("other bridge", d);
+	assert_true(ir_delta_empty(d));
+	ir_delta_free(d);
+	ir_ruleset_free(full);
+	return 0;
+}
+
+static struct container *
+on_bridge(struct container *c, const char *bridge)
+{
+	snprintf(c->eps[0].bridge, sizeof(c->eps[0].bridge), "%s", bridge);
+	return c;
+}
+
+/*
+ * Podman's podman0 is in the bridges set by name, as long as a container
+ * is on it: patches while others stay on it, whole compiles for the first
+ * one on and the last one off.
+ */
+static void
+test_other_bridge(void **state)
+{
+	struct policy_set	*ps = load(FIXED, 1);
+	struct compile_opts	 o;
+	struct inventory	 inv;
+	struct compile_state	*st;
+	char			 id[65];
+
+	(void)state;
+	compile_opts_default(&o);
+	inv_fill(&inv);
+	inventory_put(&inv, on_bridge(mkct(60, "app=web", 1), "podman0"));
+	inventory_put(&inv, on_bridge(mkct(61, "app=db", 0), "podman0"));
+	st = compile_state_new(ps, &inv, &o);
+	/* A third on podman0, one changing, one leaving: patched. */
+	assert_int_equal(patch_one(st, ps, &inv, &o, NULL,
+	    on_bridge(mkct(62, "app=api", 1), "podman0")), 0);
+	snprintf(id, sizeof(id), "%012x0000", 61);
+	assert_int_equal(patch_one(st, ps, &inv, &o, inventory_get(&inv, id),
+	    on_bridge(mkct(61, "app=cache", 0), "podman0")), 0);
+	snprintf(id, sizeof(id), "%012x0000", 62);
+	assert_int_equal(patch_one(st, ps, &inv, &o, inventory_get(&inv, id),
+	    NULL), 0);
+	snprintf(id, sizeof(id), "%012x0000", 60);
+	assert_int_equal(patch_one(st, ps, &inv, &o, inventory_get(&inv, id),
+	    NULL), 0);
+	/* The last one on podman0 and the first on podman1: refused. */
+	snprintf(id, sizeof(id), "%012x0000", 61);
+	assert_int_equal(patch_one(st, ps, &inv, &o, inventory_get(&inv, id),
+	    NULL), -1);
+	assert_int_equal(patch_one(st, ps, &inv, &o, NULL,
+	    on_bridge(mkct(63, "app=web", 0), "podman1")), -1);
+	compile_state_free(st);
+	inventory_release(&inv);
+	policy_set_free(ps);
+}
+
 int
 main(void)
 {
@@ -217,6 +306,7 @@ main(void)
 		cmocka_unit_test(test_fixed_policies_patch),
 		cmocka_unit_test(test_random_policies_patch),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_other_bridge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
