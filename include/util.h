@@ -21,6 +21,10 @@ char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t	 strlcpy_bh(char *dst, const char *src, size_t size);
 
+/* *ts = now + ms on the monotonic clock (deadlines and retry times). */
+struct timespec;
+void	 deadline_set(struct timespec *ts, int ms);
+
 /*
  * Replaces each byte of s that is not part of valid UTF-8 with '?', so
  * that a message built from untrusted text (a cut-off parser excerpt, a

@@ -139,18 +139,6 @@ control_free(struct control *c)
 	free(c);
 }
 
-static void
-control_deadline(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Milliseconds until ts, 0 when past. */
 static int
 control_ms_until(const struct timespec *ts)
@@ -253,7 +241,7 @@ control_accept(struct control *c)
 		cn = xcalloc(1, sizeof(*cn));
 		cn->fd = fd;
 		strbuf_init(&cn->req);
-		control_deadline(&cn->deadline, CONTROL_READ_MS);
+		deadline_set(&cn->deadline, CONTROL_READ_MS);
 		TAILQ_INSERT_TAIL(&c->conns, cn, entry);
 		c->nconns++;
 	}
@@ -306,7 +294,7 @@ control_answer(struct conn *cn, long len, control_handler handler,
 	cn->ans[cn->anslen++] = '\n';
 	cn->ans[cn->anslen] = '\0';
 	cn->writing = 1;
-	control_deadline(&cn->deadline, CONTROL_WRITE_MS);
+	deadline_set(&cn->deadline, CONTROL_WRITE_MS);
 	return control_write(cn);
 }
 

@@ -44,18 +44,6 @@
 #define BACKOFF_MAX_MS	10000
 #define DRIFT_CHECK_MS	1000
 
-static void
-now_plus(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Milliseconds until ts; 0 when past, -1 when ts is unset. */
 static int
 ms_until(const struct timespec *ts)
@@ -275,7 +263,7 @@ controller_refresh(struct controller *ctl, const char *id)
 	if (controller_resolve(ctl, ct) > 0) {
 		log_debug("container %s: veth not found yet", ct->name);
 		ctl->pending = 1;
-		now_plus(&ctl->next_retry, RETRY_MS);
+		deadline_set(&ctl->next_retry, RETRY_MS);
 	}
 	log_info("container %s (%.12s) known", ct->name, ct->id);
 	controller_remember(ctl, ct->id);
@@ -338,7 +326,7 @@ controller_docker_tick(struct controller *ctl)
 		log_warnx("docker engine at %s unavailable; retrying in %d ms",
 		    docker_socket_path(ctl->docker), ctl->backoff_ms);
 		docker_events_stop(ctl->docker);
-		now_plus(&ctl->next_connect, ctl->backoff_ms);
+		deadline_set(&ctl->next_connect, ctl->backoff_ms);
 		ctl->backoff_ms = ctl->backoff_ms * 2 > BACKOFF_MAX_MS ?
 		    BACKOFF_MAX_MS : ctl->backoff_ms * 2;
 		return;
@@ -414,7 +402,7 @@ controller_on_links(struct controller *ctl)
 	}
 	ctl->pending = missing > 0;
 	if (ctl->pending)
-		now_plus(&ctl->next_retry, RETRY_MS);
+		deadline_set(&ctl->next_retry, RETRY_MS);
 }
 
 /* ---- policies and the kernel ---- */
@@ -594,7 +582,7 @@ controller_apply(struct controller *ctl)
 		    "apply ruleset: %s", err);
 		log_warnx("apply ruleset failed, kernel keeps the previous "
 		    "one: %s", err);
-		now_plus(&ctl->next_retry, RETRY_MS * 2);
+		deadline_set(&ctl->next_retry, RETRY_MS * 2);
 		return -1;
 	}
 	controller_changes_clear(ctl);
@@ -671,7 +659,7 @@ controller_check_drift(struct controller *ctl)
 
 	if (ms_until(&ctl->next_drift_check) > 0)
 		return;
-	now_plus(&ctl->next_drift_check, DRIFT_CHECK_MS);
+	deadline_set(&ctl->next_drift_check, DRIFT_CHECK_MS);
 	if (ctl->applies == 0 || ctl->dirty)
 		return;		/* nothing applied yet, or an apply is due anyway */
 	inet = nft_table_exists(ctl->nft, NFPROTO_INET, COMPILE_TABLE);
